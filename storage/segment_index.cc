@@ -1,0 +1,132 @@
+#include "storage/segment_index.h"
+
+#include <algorithm>
+
+#include "common/status_macros.h"
+#include "storage/byte_order.h"
+
+namespace fjord::storage {
+
+absl::StatusOr<SegmentIndex> SegmentIndex::Open(FileSystem& fs, const std::string& offset_path,
+                                                const std::string& time_path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<File> offsets, fs.Open(offset_path, OpenMode::kCreate));
+  ASSIGN_OR_RETURN(std::unique_ptr<File> times, fs.Open(time_path, OpenMode::kCreate));
+  return SegmentIndex(std::move(offsets), std::move(times));
+}
+
+absl::StatusOr<bool> SegmentIndex::Load(uint64_t log_size) {
+  offsets_.clear();
+  times_.clear();
+  std::string raw(offset_file_->Size(), '\0');
+  ASSIGN_OR_RETURN(size_t n, offset_file_->ReadAt(0, raw.size(), raw.data()));
+  if (n != raw.size() || n % kOffsetIndexEntrySize != 0) return false;
+  for (size_t i = 0; i < n; i += kOffsetIndexEntrySize) {
+    OffsetIndexEntry e{static_cast<int32_t>(LoadBe32(&raw[i])),
+                       static_cast<int32_t>(LoadBe32(&raw[i + 4]))};
+    const bool first = offsets_.empty();
+    if (first ? (e.relative_offset != 0 || e.position != 0)
+              : (e.relative_offset <= offsets_.back().relative_offset ||
+                 e.position <= offsets_.back().position)) {
+      offsets_.clear();
+      return false;
+    }
+    if (static_cast<uint64_t>(e.position) >= log_size) {
+      offsets_.clear();
+      return false;
+    }
+    offsets_.push_back(e);
+  }
+  if (log_size > 0 && offsets_.empty()) return false;
+
+  raw.assign(time_file_->Size(), '\0');
+  ASSIGN_OR_RETURN(n, time_file_->ReadAt(0, raw.size(), raw.data()));
+  if (n != raw.size() || n % kTimeIndexEntrySize != 0) {
+    offsets_.clear();
+    return false;
+  }
+  for (size_t i = 0; i < n; i += kTimeIndexEntrySize) {
+    TimeIndexEntry e{static_cast<int64_t>(LoadBe64(&raw[i])),
+                     static_cast<int32_t>(LoadBe32(&raw[i + 8]))};
+    if (e.relative_offset < 0 ||
+        (!times_.empty() && (e.timestamp <= times_.back().timestamp ||
+                             e.relative_offset < times_.back().relative_offset))) {
+      offsets_.clear();
+      times_.clear();
+      return false;
+    }
+    times_.push_back(e);
+  }
+  max_timestamp_ = max_indexed_timestamp();
+  bytes_since_entry_ = 0;
+  return true;
+}
+
+absl::Status SegmentIndex::AppendTime(int64_t timestamp, int32_t relative_offset) {
+  char buf[kTimeIndexEntrySize];
+  StoreBe64(buf, static_cast<uint64_t>(timestamp));
+  StoreBe32(buf + 8, static_cast<uint32_t>(relative_offset));
+  RETURN_IF_ERROR(time_file_->Append(std::string_view(buf, sizeof(buf))));
+  times_.push_back({timestamp, relative_offset});
+  return absl::OkStatus();
+}
+
+absl::Status SegmentIndex::OnBatch(int32_t relative_offset, int32_t position, int64_t max_timestamp,
+                                   uint32_t size, int64_t index_interval_bytes) {
+  max_timestamp_ = std::max(max_timestamp_, max_timestamp);
+  if (offsets_.empty() || bytes_since_entry_ >= index_interval_bytes) {
+    char buf[kOffsetIndexEntrySize];
+    StoreBe32(buf, static_cast<uint32_t>(relative_offset));
+    StoreBe32(buf + 4, static_cast<uint32_t>(position));
+    RETURN_IF_ERROR(offset_file_->Append(std::string_view(buf, sizeof(buf))));
+    offsets_.push_back({relative_offset, position});
+    bytes_since_entry_ = 0;
+    if (max_timestamp_ > max_indexed_timestamp()) {
+      RETURN_IF_ERROR(AppendTime(max_timestamp_, relative_offset));
+    }
+  }
+  bytes_since_entry_ += size;
+  return absl::OkStatus();
+}
+
+absl::Status SegmentIndex::OnClose(int64_t max_timestamp, int32_t relative_offset) {
+  max_timestamp_ = std::max(max_timestamp_, max_timestamp);
+  if (max_timestamp_ > max_indexed_timestamp()) {
+    return AppendTime(max_timestamp_, relative_offset);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentIndex::Reset() {
+  offsets_.clear();
+  times_.clear();
+  bytes_since_entry_ = 0;
+  max_timestamp_ = -1;
+  RETURN_IF_ERROR(offset_file_->Truncate(0));
+  return time_file_->Truncate(0);
+}
+
+absl::Status SegmentIndex::Sync() {
+  RETURN_IF_ERROR(offset_file_->Sync());
+  return time_file_->Sync();
+}
+
+absl::Status SegmentIndex::Unlink(FileSystem& fs, const std::string& offset_path,
+                                  const std::string& time_path) {
+  RETURN_IF_ERROR(fs.Unlink(offset_path));
+  return fs.Unlink(time_path);
+}
+
+int32_t SegmentIndex::LookupPosition(int32_t relative_offset) const {
+  auto it = std::upper_bound(
+      offsets_.begin(), offsets_.end(), relative_offset,
+      [](int32_t rel, const OffsetIndexEntry& e) { return rel < e.relative_offset; });
+  return it == offsets_.begin() ? 0 : std::prev(it)->position;
+}
+
+int32_t SegmentIndex::LookupBeforeTimestamp(int64_t timestamp) const {
+  auto it = std::lower_bound(times_.begin(), times_.end(), timestamp,
+                             [](const TimeIndexEntry& e, int64_t ts) { return e.timestamp < ts; });
+  return it == times_.begin() ? -1 : std::prev(it)->relative_offset;
+}
+
+}  // namespace fjord::storage

@@ -52,8 +52,9 @@ bool Progress::MaybeDecrTo(LogIndex rejected, LogIndex hint) {
   }
   // In Probe only the reply to the last probe counts.
   if (next_ - 1 != rejected) return false;
-  next_ = std::max(std::min(rejected, hint + 1), LogIndex(1));
-  FJORD_CHECK(next_ > match_) << "next " << next_ << " match " << match_;
+  // A reordered, older rejection may carry a hint below what was since
+  // acknowledged: never go back past the match point.
+  next_ = std::max(std::min(rejected, hint + 1), match_ + 1);
   probe_sent_ = false;
   return true;
 }

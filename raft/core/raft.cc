@@ -50,6 +50,14 @@ Membership Raft::MembershipAt(LogIndex index) const {
   return *m;
 }
 
+bool Raft::CanCampaign() const {
+  if (IsVoter()) return true;
+  if (last_config_index_ <= log_.committed() || config_log_.empty()) return false;
+  const Membership& previous = config_log_.size() >= 2 ? config_log_[config_log_.size() - 2].second
+                                                       : log_.snapshot().membership;
+  return previous.IsVoter(config_.id);
+}
+
 const Progress* Raft::progress(NodeId peer) const {
   auto it = progress_.find(peer);
   return it == progress_.end() ? nullptr : &it->second;
@@ -103,12 +111,18 @@ void Raft::BecomeLeader() {
   role_ = Role::kLeader;
   leader_ = config_.id;
   SyncProgressWithMembership();
+  if (config_.unsafe == UnsafeVariant::kCommitPriorTermByCount) {
+    // The unsafe variant also skips the leader-change entry, exposing the
+    // Figure 8 scenario that entry otherwise papers over.
+    pending_broadcast_ = true;
+    return;
+  }
   // Committing this entry commits everything before it (section 5.4.2).
   AppendAsLeader(EntryType::kLeaderChange, "");
 }
 
 void Raft::Campaign(bool pre_vote, bool transfer) {
-  if (!Promotable()) return;
+  if (!CanCampaign()) return;
   if (pre_vote) {
     BecomePreCandidate();
   } else {
@@ -186,7 +200,7 @@ void Raft::Tick() {
   FJORD_CHECK(!ready_outstanding_) << "Advance the previous Ready first";
   if (role_ != Role::kLeader) {
     ++election_elapsed_;
-    if (Promotable() && election_elapsed_ >= randomized_election_ticks_) {
+    if (CanCampaign() && election_elapsed_ >= randomized_election_ticks_) {
       Campaign(config_.pre_vote, /*transfer=*/false);
     }
     return;

@@ -68,7 +68,7 @@ namespace fjord::raft {
 enum class UnsafeVariant : uint8_t {
   kNone,
   // The leader commits any entry stored on a majority, whatever its term
-  // (the Figure 8 bug of the Raft paper).
+  // (the Figure 8 bug of the Raft paper), and appends no leader-change entry.
   kCommitPriorTermByCount,
   // A candidate ignores the up-to-date check when granting votes.
   kVoteWithoutLogCheck,
@@ -139,7 +139,11 @@ class Raft {
   const Progress* progress(NodeId peer) const;
 
  private:
-  bool Promotable() const { return membership().IsVoter(config_.id); }
+  bool IsVoter() const { return membership().IsVoter(config_.id); }
+  // Voters campaign. So does a voter whose removal is appended but not yet
+  // committed: otherwise a two-voter group whose leader removed itself and
+  // then failed could never elect anyone (the survivor needs its vote).
+  bool CanCampaign() const;
   HardState CurrentHardState() const { return {term_, vote_, log_.committed()}; }
   void ResetTerm(Term term);
   void ResetElectionTimer();

@@ -220,7 +220,7 @@ bool Raft::MaybeCommit() {
     return false;
   }
   log_.CommitTo(quorum_index);
-  if (!Promotable() && last_config_index_ <= log_.committed()) {
+  if (!IsVoter() && last_config_index_ <= log_.committed()) {
     // Our own removal is committed: tell the others, then step down (thesis 4.2.2).
     BroadcastAppend();
     BecomeFollower(term_, kNoNode);

@@ -1,0 +1,114 @@
+// The safety phase's random actions: client requests, crashes, partitions,
+// compaction, membership changes and leadership transfers.
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "raft/sim/sim_cluster.h"
+#include "raft/sim/sim_node.h"
+
+namespace fjord::raft::sim {
+
+absl::Status SimCluster::ChaosAction() {
+  std::vector<Node*> up;
+  std::vector<Node*> down;
+  for (auto& [id, node] : nodes_) (node->raft ? up : down).push_back(node.get());
+  Node* leader = Leader();
+  const uint64_t roll = random_.Uniform(100);
+  auto pick = [&](const std::vector<Node*>& from) { return from[random_.Uniform(from.size())]; };
+
+  if (roll < 40) {  // Client writes.
+    if (!leader) return absl::OkStatus();
+    const uint64_t count = 1 + random_.Uniform(3);
+    for (uint64_t i = 0; i < count; ++i) {
+      (void)leader->raft->Propose(absl::StrCat("v", options_.seed, "-", stats_.events, "-", i));
+    }
+    return ProcessReady(*leader);
+  }
+  if (roll < 48) {  // Crash.
+    if (!options_.crashes || up.empty()) return absl::OkStatus();
+    return Crash(*pick(up));
+  }
+  if (roll < 58) {  // Restart.
+    if (down.empty()) return absl::OkStatus();
+    Node* node = pick(down);
+    RETURN_IF_ERROR(Restart(*node));
+    return ProcessReady(*node);
+  }
+  if (roll < 66) {  // Partition.
+    if (!options_.partitions) return absl::OkStatus();
+    if (random_.OneIn(3)) {
+      // Asymmetric: one direction of one link.
+      const NodeId a = pick(up.empty() ? down : up)->id;
+      const NodeId b = NodeId(1 + static_cast<int32_t>(random_.Uniform(nodes_.size())));
+      if (a != b) blocked_[{a, b}] = true;
+      if (options_.trace) std::cerr << now_us_ << " cut " << a << "->" << b << "\n";
+      return absl::OkStatus();
+    }
+    // Symmetric: split the nodes into two sides.
+    blocked_.clear();
+    std::vector<bool> side(nodes_.size() + 1);
+    for (size_t i = 1; i < side.size(); ++i) side[i] = random_.OneIn(2);
+    for (size_t i = 1; i < side.size(); ++i) {
+      for (size_t j = 1; j < side.size(); ++j) {
+        if (side[i] != side[j]) blocked_[{NodeId(i), NodeId(j)}] = true;
+      }
+    }
+    if (options_.trace) std::cerr << now_us_ << " partition\n";
+    return absl::OkStatus();
+  }
+  if (roll < 74) {  // Heal.
+    blocked_.clear();
+    if (options_.trace) std::cerr << now_us_ << " heal network\n";
+    return absl::OkStatus();
+  }
+  if (roll < 82) {  // The state machine snapshots and the log is compacted.
+    if (up.empty()) return absl::OkStatus();
+    Node& node = *pick(up);
+    if (node.applied <= node.raft->log().snapshot().index) return absl::OkStatus();
+    std::string data = EncodeSnapshotData(node.applied, node.digest, random_.Uniform(3000));
+    absl::StatusOr<SnapshotMeta> meta = node.raft->CompactLog(node.applied, data);
+    if (!meta.ok()) return absl::OkStatus();
+    if (options_.trace)
+      std::cerr << now_us_ << " compact " << node.id << " to " << node.applied << "\n";
+    node.unsynced.push_back({.snapshot = Snapshot{*meta, std::move(data)}, .compact = true});
+    if (options_.broken != Broken::kSendBeforePersist) Sync(node);
+    return absl::OkStatus();
+  }
+  if (roll < 88) {  // Membership change, one node at a time.
+    if (!leader || !options_.membership_changes) return absl::OkStatus();
+    const Membership& m = leader->raft->membership();
+    const NodeId target = NodeId(1 + static_cast<int32_t>(random_.Uniform(nodes_.size())));
+    ConfigChange change{.node = target};
+    if (m.IsVoter(target)) {
+      if (m.voters.size() <= 1) return absl::OkStatus();
+      change.kind = ConfigChange::Kind::kRemoveVoter;
+    } else if (m.IsLearner(target)) {
+      change.kind = random_.OneIn(2) || m.voters.size() >= 5 ? ConfigChange::Kind::kRemoveLearner
+                                                             : ConfigChange::Kind::kAddVoter;
+    } else {
+      change.kind = ConfigChange::Kind::kAddLearner;
+    }
+    absl::StatusOr<LogIndex> index = leader->raft->ProposeConfigChange(change);
+    if (options_.trace && index.ok()) {
+      std::cerr << now_us_ << " config change " << static_cast<int>(change.kind) << " node "
+                << target << " at " << *index << "\n";
+    }
+    return ProcessReady(*leader);
+  }
+  if (roll < 92) {  // Leadership transfer.
+    if (!leader) return absl::OkStatus();
+    const std::vector<NodeId>& voters = leader->raft->membership().voters;
+    if (voters.empty()) return absl::OkStatus();
+    (void)leader->raft->TransferLeadership(voters[random_.Uniform(voters.size())]);
+    return ProcessReady(*leader);
+  }
+  // Linearizable read.
+  if (!leader) return absl::OkStatus();
+  const uint64_t id = next_read_id_++;
+  checker_.OnReadRequested(id);
+  (void)leader->raft->ReadIndex(id);
+  return ProcessReady(*leader);
+}
+
+}  // namespace fjord::raft::sim

@@ -1,0 +1,124 @@
+// SimCluster: a whole Raft group in one process, driven by one seed.
+//
+// Every source of nondeterminism (network delay, loss, duplication and
+// reordering; partitions; crashes and restarts; client requests; each core's
+// election jitter) is drawn from one SeededRandom and ordered by one event
+// queue keyed by (simulated time, sequence number), so a seed replays bit for
+// bit. The Checker runs after every event.
+//
+// A run has two phases (TigerBeetle's shape):
+//   safety   `chaos_ticks` of random faults and requests;
+//   liveness everything healed (all nodes up, no partitions, no loss); within
+//            `liveness_ticks_max` a leader must be elected, commit a new entry,
+//            and every member of its configuration must apply it.
+//
+// Simulated disk: each node's writes become durable at Sync; a crash loses
+// what was written but not synced. The correct driver syncs every Ready
+// before sending its messages.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/random.h"
+#include "raft/core/raft.h"
+#include "raft/sim/checker.h"
+
+namespace fjord::raft::sim {
+
+// Deliberately broken behaviours, to show the checker can fail.
+enum class Broken : uint8_t {
+  kNone,
+  kForgetVoteOnRestart,     // Restart drops the persisted vote.
+  kSendBeforePersist,       // Messages go out before the Ready is synced.
+  kCommitPriorTermByCount,  // Core: Figure 8 commit rule.
+  kVoteWithoutLogCheck,     // Core: votes ignore the up-to-date check.
+};
+
+struct SimOptions {
+  uint64_t seed = 0;
+  int voters = 3;     // 1..5 initial voters.
+  int observers = 0;  // Initial learners.
+  int spares = 1;     // Nodes outside the group that membership changes may add.
+  int election_ticks = 10;
+  int tick_us = 10'000;  // Simulated time per tick.
+  int chaos_ticks = 300;
+  int liveness_ticks_max = 400;
+  // Fault rates, per thousand messages / chaos actions.
+  int drop_per_mille = 50;
+  int duplicate_per_mille = 20;
+  int delay_us_max = 15'000;
+  bool crashes = true;
+  bool partitions = true;
+  bool membership_changes = true;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  Broken broken = Broken::kNone;
+  bool trace = false;  // Print every event (for replaying one seed).
+
+  // Cluster shape and fault rates drawn from the seed.
+  static SimOptions FromSeed(uint64_t seed);
+};
+
+struct SimStats {
+  uint64_t events = 0;
+  uint64_t committed = 0;
+  uint64_t elections = 0;
+  uint64_t snapshots_installed = 0;
+};
+
+class SimCluster {
+ public:
+  explicit SimCluster(const SimOptions& options);
+  ~SimCluster();
+
+  // Both phases. On a violation or a liveness failure the status message
+  // names the seed, the simulated time and the event number.
+  absl::Status Run();
+  const SimStats& stats() const { return stats_; }
+
+ private:
+  struct Node;
+  struct Event;
+  struct EventOrder {
+    bool operator()(const Event* a, const Event* b) const;
+  };
+
+  void Schedule(int64_t delay_us, std::unique_ptr<Event> event);
+  absl::Status RunUntil(int64_t end_us, bool liveness);
+  absl::Status Handle(Event& event);
+  absl::Status ProcessReady(Node& node);
+  absl::Status Persist(Node& node, const Ready& rd);
+  void Sync(Node& node);
+  void SendAll(Node& node, std::vector<Message> messages);
+  absl::Status ApplyCommitted(Node& node, const Ready& rd);
+  absl::Status ChaosAction();
+  absl::Status Crash(Node& node);
+  absl::Status Restart(Node& node);
+  absl::Status Heal();
+  absl::Status CheckLiveness(bool* done);
+  Node* Leader();
+  bool LinkUp(NodeId from, NodeId to) const;
+  absl::Status Fail(const absl::Status& cause) const;
+
+  SimOptions options_;
+  SeededRandom random_;
+  Checker checker_;
+  SimStats stats_;
+  std::map<NodeId, std::unique_ptr<Node>> nodes_;
+  std::priority_queue<Event*, std::vector<Event*>, EventOrder> queue_;
+  int64_t now_us_ = 0;
+  uint64_t next_seq_ = 0;
+  std::map<std::pair<NodeId, NodeId>, bool> blocked_;  // Directed links cut.
+  bool faults_on_ = true;
+  uint64_t next_read_id_ = 1;
+  std::optional<std::pair<Term, LogIndex>> liveness_entry_;
+};
+
+}  // namespace fjord::raft::sim

@@ -21,7 +21,7 @@ done
 log=$(mktemp -t fjord-test.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
-bazel test --test_summary=short "${flags[@]}" -- "${targets[@]}" 2>&1 | tee "$log"
+bazel test --keep_going --test_summary=short "${flags[@]}" -- "${targets[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Bazel's short summary prints one line per test target:

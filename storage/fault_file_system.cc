@@ -47,6 +47,12 @@ class FaultFileSystem::FaultFile final : public File {
   }
 
   absl::Status Sync() override {
+    std::function<void(const std::string&)> hook;
+    {
+      absl::MutexLock lock(&fs_->mu_);
+      hook = fs_->sync_hook_;
+    }
+    if (hook) hook(path_);
     absl::MutexLock lock(&fs_->mu_);
     ++fs_->sync_count_;
     if (fs_->fail_sync_) {
@@ -150,6 +156,11 @@ void FaultFileSystem::SimulateCrash(Random* torn) {
 void FaultFileSystem::SetWriteBudget(uint64_t bytes) {
   absl::MutexLock lock(&mu_);
   write_budget_ = bytes;
+}
+
+void FaultFileSystem::SetSyncHook(std::function<void(const std::string&)> hook) {
+  absl::MutexLock lock(&mu_);
+  sync_hook_ = std::move(hook);
 }
 
 void FaultFileSystem::SetSyncFailure(bool fail) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -47,6 +48,9 @@ class FaultFileSystem final : public FileSystem {
   void SetWriteBudget(uint64_t bytes);
   void ClearWriteBudget() { SetWriteBudget(std::numeric_limits<uint64_t>::max()); }
   void SetSyncFailure(bool fail);
+  // Runs `hook(path)` at the start of every File::Sync, outside the file
+  // system's lock, so tests can hold a flush in flight deterministically.
+  void SetSyncHook(std::function<void(const std::string&)> hook);
 
   int64_t sync_count() const;
   int64_t dir_sync_count() const;
@@ -68,6 +72,7 @@ class FaultFileSystem final : public FileSystem {
   std::map<std::string, std::shared_ptr<Inode>> durable_files_ ABSL_GUARDED_BY(mu_);
   uint64_t write_budget_ ABSL_GUARDED_BY(mu_) = std::numeric_limits<uint64_t>::max();
   bool fail_sync_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void(const std::string&)> sync_hook_ ABSL_GUARDED_BY(mu_);
   int64_t sync_count_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t dir_sync_count_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -90,10 +90,6 @@ absl::StatusOr<BatchHeader> CheckBatch(std::string_view bytes, const BatchLimits
   if (h.codec_bits() > static_cast<int>(Compression::kZstd)) {
     return absl::InvalidArgumentError(absl::StrCat("unknown compression codec ", h.codec_bits()));
   }
-  if (h.last_offset_delta < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("negative lastOffsetDelta ", h.last_offset_delta));
-  }
   std::string_view section = bytes.substr(kBatchHeaderSize);
   if (h.compression() != Compression::kNone) {
     RETURN_IF_ERROR(Decompress(h.compression(), section, limits.max_decompressed_bytes, scratch));
@@ -136,7 +132,7 @@ absl::StatusOr<BatchHeader> CheckBatch(std::string_view bytes, const BatchLimits
 
 }  // namespace
 
-absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes) {
+absl::StatusOr<BatchHeader> DecodeBatchHeader(std::string_view bytes) {
   if (bytes.size() < kBatchHeaderSize) {
     return absl::InvalidArgumentError(
         absl::StrCat("batch header needs ", kBatchHeaderSize, " bytes, buffer has ", bytes.size()));
@@ -164,12 +160,21 @@ absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("batchLength ", h.batch_length, " is shorter than the header"));
   }
+  if (h.record_count < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("negative recordCount ", h.record_count));
+  }
+  if (h.last_offset_delta < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("negative lastOffsetDelta ", h.last_offset_delta));
+  }
+  return h;
+}
+
+absl::StatusOr<BatchHeader> ParseBatchHeader(std::string_view bytes) {
+  ASSIGN_OR_RETURN(BatchHeader h, DecodeBatchHeader(bytes));
   if (h.size_bytes() > bytes.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "batchLength ", h.batch_length, " runs past the buffer (", bytes.size(), " bytes)"));
-  }
-  if (h.record_count < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("negative recordCount ", h.record_count));
   }
   return h;
 }

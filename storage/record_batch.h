@@ -112,6 +112,11 @@ struct BatchLimits {
   size_t max_decompressed_bytes = 64 << 20;
 };
 
+// Decodes the 61-byte header at the front of `header_bytes` and checks the
+// fields alone: enough bytes, magic 2, batchLength at least the header, a
+// non-negative record count and lastOffsetDelta. Does not look at the body.
+absl::StatusOr<BatchHeader> DecodeBatchHeader(std::string_view header_bytes);
+
 // Decodes the header of the batch at the front of `bytes` and checks what
 // can be checked without the body: enough bytes for the header, magic 2,
 // batchLength neither below the header nor beyond `bytes`, a non-negative

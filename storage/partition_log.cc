@@ -1,0 +1,334 @@
+#include "storage/partition_log.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "storage/checkpoint_file.h"
+
+namespace fjord::storage {
+
+absl::Status PartitionLog::Fail(absl::Status status) {
+  if (failure_.ok()) {
+    failure_ = absl::Status(
+        status.code(),
+        absl::StrCat("partition log ", dir_, " failed and is offline: ", status.message()));
+  }
+  return failure_;
+}
+
+absl::StatusOr<AppendResult> PartitionLog::AppendAsLeader(absl::Span<char> batch,
+                                                          LeaderEpoch epoch) {
+  AppendResult result;
+  int64_t records = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(failure_);
+    const std::string_view bytes(batch.data(), batch.size());
+    ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(bytes));
+    if (h.size_bytes() != bytes.size()) {
+      return absl::InvalidArgumentError("AppendAsLeader takes exactly one batch");
+    }
+    if (bytes.size() > config_.batch_limits.max_batch_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("batch of ", bytes.size(),
+                                                     " bytes is larger than max.message.bytes ",
+                                                     config_.batch_limits.max_batch_bytes));
+    }
+    h.base_offset = LogEndLocked();
+    h.partition_leader_epoch = epoch;
+    RETURN_IF_ERROR(epochs_.Assign(epoch, h.base_offset));
+    RewriteBaseOffset(batch.data(), h.base_offset, epoch);
+    ASSIGN_OR_RETURN(result, AppendLocked(bytes, h));
+    records = h.last_offset_delta + 1;
+  }
+  RETURN_IF_ERROR(AfterAppend(result, records));
+  return result;
+}
+
+absl::StatusOr<AppendResult> PartitionLog::AppendAsFollower(std::string_view batches) {
+  std::optional<AppendResult> result;
+  int64_t records = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(failure_);
+    BatchIterator it(batches);
+    while (it.Next()) {
+      const BatchHeader& h = it.header();
+      if (h.base_offset != LogEndLocked()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("follower batch at offset ", h.base_offset.value(),
+                         " does not start at the log end ", LogEndLocked().value()));
+      }
+      if (ComputeBatchCrc(it.batch()) != h.crc) {
+        return absl::DataLossError(
+            absl::StrCat("follower batch at offset ", h.base_offset.value(), ": CRC mismatch"));
+      }
+      if (!epochs_.latest_epoch().has_value() ||
+          h.partition_leader_epoch > *epochs_.latest_epoch()) {
+        RETURN_IF_ERROR(epochs_.Assign(h.partition_leader_epoch, h.base_offset));
+      }
+      ASSIGN_OR_RETURN(AppendResult one, AppendLocked(it.batch(), h));
+      if (!result.has_value()) result = one;
+      result->last_offset = one.last_offset;
+      records += h.last_offset_delta + 1;
+    }
+    RETURN_IF_ERROR(it.status());
+    if (!result.has_value()) return absl::InvalidArgumentError("no batches to append");
+  }
+  RETURN_IF_ERROR(AfterAppend(*result, records));
+  return *result;
+}
+
+absl::StatusOr<AppendResult> PartitionLog::AppendLocked(std::string_view batch,
+                                                        const BatchHeader& h) {
+  Segment* seg = &active();
+  const bool too_big =
+      seg->size_bytes() + batch.size() > static_cast<uint64_t>(config_.segment_bytes);
+  const bool too_old = absl::Milliseconds(NowMs() - seg->rolling_timestamp()) > config_.segment_ms;
+  if (!seg->empty() && (too_big || too_old)) {
+    RETURN_IF_ERROR(RollLocked());
+    seg = &active();
+  }
+  if (absl::Status s = seg->Append(batch, h, config_.index_interval_bytes); !s.ok()) {
+    return Fail(s);
+  }
+  if (unsynced_.empty() || unsynced_.back() != seg->log_file()) {
+    unsynced_.push_back(seg->log_file());
+  }
+  return AppendResult{h.base_offset, h.last_offset()};
+}
+
+absl::Status PartitionLog::AfterAppend(const AppendResult& result, int64_t records) {
+  switch (config_.flush_policy) {
+    case FlushPolicy::kAlways:
+      return WaitDurable(result.last_offset + 1);
+    case FlushPolicy::kInterval: {
+      bool due = false;
+      {
+        absl::MutexLock lock(&mu_);
+        unflushed_records_ += records;
+        due = unflushed_records_ >= config_.flush_messages;
+      }
+      return due ? Flush().status() : absl::OkStatus();
+    }
+    case FlushPolicy::kNever:
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::RollLocked() {
+  Segment& old = active();
+  if (old.empty()) return absl::OkStatus();
+  if (absl::Status s = old.Close(); !s.ok()) return Fail(s);
+  const Offset end = old.next_offset();
+  {
+    absl::MutexLock lock(&flush_mu_);
+    durable_ = std::max(durable_, end);
+  }
+  unsynced_.clear();
+  absl::StatusOr<std::unique_ptr<Segment>> seg = Segment::Create(fs_, dir_, end, NowMs());
+  if (!seg.ok()) return Fail(seg.status());
+  // The new file's directory entry must be durable before its data can be.
+  if (absl::Status s = fs_.SyncDir(dir_); !s.ok()) return Fail(s);
+  segments_.push_back(std::move(*seg));
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::Roll() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  return RollLocked();
+}
+
+absl::StatusOr<std::string> PartitionLog::Read(Offset offset, size_t max_bytes,
+                                               Offset max_offset) const {
+  absl::ReaderMutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const Offset start = segments_.front()->base_offset();
+  const Offset end = LogEndLocked();
+  if (offset < start || offset > end) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", offset.value(), " outside the log [",
+                                              start.value(), ", ", end.value(), "]"));
+  }
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](Offset o, const auto& seg) { return o < seg->base_offset(); });
+  return (*std::prev(it))->Read(offset, max_bytes, max_offset);
+}
+
+absl::StatusOr<std::optional<Offset>> PartitionLog::OffsetForTimestamp(int64_t timestamp_ms) const {
+  absl::ReaderMutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  for (const auto& seg : segments_) {
+    if (seg->max_timestamp() >= timestamp_ms) return seg->FindOffsetForTimestamp(timestamp_ms);
+  }
+  return std::optional<Offset>();
+}
+
+absl::StatusOr<Offset> PartitionLog::TruncateTo(Offset offset) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const Offset start = segments_.front()->base_offset();
+  if (offset < start) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot truncate to ", offset.value(),
+                                                   ", below the log start ", start.value()));
+  }
+  if (offset >= LogEndLocked()) return LogEndLocked();
+  // Where the log will end: the start of the batch containing `offset`.
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                             [](Offset o, const auto& seg) { return o < seg->base_offset(); });
+  Segment& target = **std::prev(it);
+  Offset new_end = target.base_offset();
+  if (offset > target.base_offset()) {
+    absl::StatusOr<Offset> cut = target.BatchStart(offset);
+    if (!cut.ok()) return Fail(cut.status());
+    new_end = *cut;
+  }
+  // Lower the recovery point first: a crash in between must not leave a
+  // recovery point above the shortened log.
+  if (recovery_point_ > new_end) {
+    if (absl::Status s = WriteOffsetCheckpoint(fs_, dir_, kRecoveryPointFile, new_end); !s.ok()) {
+      return Fail(s);
+    }
+    recovery_point_ = new_end;
+  }
+  {
+    absl::MutexLock flush_lock(&flush_mu_);
+    ++truncations_;
+    durable_ = std::min(durable_, new_end);
+  }
+  while (segments_.size() > 1 && segments_.back()->base_offset() >= offset) {
+    if (absl::Status s = segments_.back()->Delete(); !s.ok()) return Fail(s);
+    segments_.pop_back();
+  }
+  if (absl::Status s = active().TruncateTo(offset, config_.index_interval_bytes); !s.ok()) {
+    return Fail(s);
+  }
+  if (absl::Status s = fs_.SyncDir(dir_); !s.ok()) return Fail(s);
+  unsynced_.clear();
+  high_watermark_ = std::min(high_watermark_, new_end);
+  if (absl::Status s = epochs_.TruncateFromEnd(new_end); !s.ok()) return Fail(s);
+  return LogEndLocked();
+}
+
+absl::StatusOr<int> PartitionLog::ApplyRetention() {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const int64_t now_ms = NowMs();
+  int64_t total = 0;
+  for (const auto& seg : segments_) total += seg->size_bytes();
+  int deleted = 0;
+  while (segments_.size() > 1) {
+    Segment& oldest = *segments_.front();
+    if (oldest.next_offset() > high_watermark_) break;
+    const bool by_bytes =
+        config_.retention_bytes >= 0 &&
+        total - static_cast<int64_t>(oldest.size_bytes()) >= config_.retention_bytes;
+    const bool by_time =
+        config_.retention_ms >= 0 && oldest.max_timestamp() < now_ms - config_.retention_ms;
+    if (!by_bytes && !by_time) break;
+    total -= oldest.size_bytes();
+    if (absl::Status s = oldest.Delete(); !s.ok()) return Fail(s);
+    segments_.erase(segments_.begin());
+    ++deleted;
+  }
+  if (deleted > 0) {
+    if (absl::Status s = fs_.SyncDir(dir_); !s.ok()) return Fail(s);
+    if (absl::Status s = epochs_.TruncateFromStart(segments_.front()->base_offset()); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  return deleted;
+}
+
+absl::Status PartitionLog::SetHighWatermark(Offset offset) {
+  absl::MutexLock lock(&mu_);
+  if (offset > LogEndLocked() || offset < segments_.front()->base_offset()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("high watermark ", offset.value(), " outside the log"));
+  }
+  high_watermark_ = offset;
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::Checkpoint() {
+  const Offset flushed = flushed_offset();
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  const Offset rp = std::min(flushed, LogEndLocked());
+  if (absl::Status s = WriteOffsetCheckpoint(fs_, dir_, kRecoveryPointFile, rp); !s.ok()) {
+    return Fail(s);
+  }
+  recovery_point_ = rp;
+  if (absl::Status s = WriteOffsetCheckpoint(fs_, dir_, kHighWatermarkFile, high_watermark_);
+      !s.ok()) {
+    return Fail(s);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PartitionLog::Close() {
+  RETURN_IF_ERROR(Flush().status());
+  return Checkpoint();
+}
+
+std::pair<LeaderEpoch, Offset> PartitionLog::EndOffsetForEpoch(LeaderEpoch epoch) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return epochs_.EndOffsetFor(epoch, LogEndLocked());
+}
+
+std::optional<LeaderEpoch> PartitionLog::latest_epoch() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return epochs_.latest_epoch();
+}
+
+Offset PartitionLog::log_start_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return segments_.front()->base_offset();
+}
+
+Offset PartitionLog::log_end_offset() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return LogEndLocked();
+}
+
+Offset PartitionLog::high_watermark() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return high_watermark_;
+}
+
+Offset PartitionLog::recovery_point() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return recovery_point_;
+}
+
+Offset PartitionLog::flushed_offset() const {
+  absl::MutexLock lock(&flush_mu_);
+  return durable_;
+}
+
+int64_t PartitionLog::size_bytes() const {
+  absl::ReaderMutexLock lock(&mu_);
+  int64_t total = 0;
+  for (const auto& seg : segments_) total += seg->size_bytes();
+  return total;
+}
+
+size_t PartitionLog::segment_count() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return segments_.size();
+}
+
+size_t PartitionLog::memory_bytes() const {
+  absl::ReaderMutexLock lock(&mu_);
+  size_t total = sizeof(*this);
+  for (const auto& seg : segments_) total += seg->memory_bytes();
+  return total;
+}
+
+absl::Status PartitionLog::health() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return failure_;
+}
+
+}  // namespace fjord::storage

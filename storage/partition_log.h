@@ -1,0 +1,183 @@
+// PartitionLog: one partition replica's log: a directory of segments
+// (segment.h) plus checkpoints (checkpoint_file.h), with offsets assigned
+// here, reads by offset and timestamp, roll, retention, truncation for
+// followers, the leader-epoch cache, and durability by policy.
+//
+// Directory layout:
+//   00000000000000000000.log / .index / .timeindex   segment at base 0
+//   00000000000000004711.log / .index / .timeindex   next segment, ...
+//   recovery-point-offset-checkpoint   everything below it was fsynced
+//   replication-offset-checkpoint      high watermark
+//   leader-epoch-checkpoint            epoch -> start offset
+//
+// Segment lifecycle:
+//
+//   Create --> active (appends) --roll--> closed (read-only, indexes and
+//                 |                          |     data fsynced)
+//                 +--TruncateTo drops/cuts---+--retention--> deleted
+//
+// Durability: `flushed_offset()` is the durable prefix (everything below
+// it survived an fdatasync). Under FlushPolicy::kAlways an append returns
+// only once its batch is durable; concurrent appenders share fdatasyncs:
+// the first waiter becomes the flush leader and syncs everything appended
+// so far while later appenders queue behind it for the next round (group
+// commit). A failed fsync, or any failed write, fails the log for good:
+// every later call returns the first error and nothing is retried, because
+// after a failed fsync the page cache no longer says what is on disk.
+//
+// Crash recovery (Open): segments at and after the recovery point are
+// scanned with CRC checks; a torn or garbled tail there is cut off (and
+// later segments deleted), since it was never acknowledged as flushed.
+// Damage below the recovery point is DataLoss naming the file and byte
+// position: the replica must be repaired from the leader, never silently
+// shortened. Missing or damaged indexes are rebuilt. Then everything kept is
+// fsynced and the recovery point moves to the log end.
+//
+// Thread-safety: all methods are thread-safe. Appends, truncation, roll and
+// retention take the log's lock exclusively; reads take it shared. fsyncs
+// run outside the log's lock, so appends continue while a flush is in
+// flight. One owner (the partition) is expected to sequence leader appends
+// against follower truncation.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "common/clock.h"
+#include "common/types.h"
+#include "storage/file_system.h"
+#include "storage/leader_epoch_cache.h"
+#include "storage/log_config.h"
+#include "storage/segment.h"
+
+namespace fjord::storage {
+
+inline constexpr Offset kNoOffsetLimit{std::numeric_limits<int64_t>::max()};
+
+struct AppendResult {
+  Offset first_offset;
+  Offset last_offset;
+};
+
+class PartitionLog {
+ public:
+  // Opens (creating if needed) the log in `dir` and recovers it. `fs` and
+  // `clock` must outlive the log.
+  static absl::StatusOr<std::unique_ptr<PartitionLog>> Open(FileSystem& fs, const Clock& clock,
+                                                            std::string dir, LogConfig config);
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  // Leader path. `batch` is one batch the caller has checked with
+  // ValidateBatch; its baseOffset and partitionLeaderEpoch are overwritten
+  // in place (log end offset, `epoch`) and the bytes appended as they are.
+  absl::StatusOr<AppendResult> AppendAsLeader(absl::Span<char> batch, LeaderEpoch epoch);
+  // Follower path: concatenated batches that already carry offsets and
+  // epochs (from the leader). The first must start at the log end offset
+  // and each next one follow on; CRCs are checked.
+  absl::StatusOr<AppendResult> AppendAsFollower(std::string_view batches);
+
+  // Whole batches from the one containing `offset`: up to `max_bytes` but
+  // always at least one batch (as Kafka does), never a batch whose base
+  // offset is >= `max_offset`, never crossing a segment. Empty at the log
+  // end; OutOfRange below the log start or beyond the end.
+  absl::StatusOr<std::string> Read(Offset offset, size_t max_bytes,
+                                   Offset max_offset = kNoOffsetLimit) const;
+  // Base offset of the first batch with maxTimestamp >= `timestamp_ms`;
+  // std::nullopt when every batch is older.
+  absl::StatusOr<std::optional<Offset>> OffsetForTimestamp(int64_t timestamp_ms) const;
+
+  // Removes all records at and after `offset` (a batch containing `offset`
+  // goes whole); returns the new log end offset. InvalidArgument below the
+  // log start. Durable when it returns.
+  absl::StatusOr<Offset> TruncateTo(Offset offset);
+
+  // Makes everything appended so far durable; returns flushed_offset().
+  absl::StatusOr<Offset> Flush();
+  // FlushPolicy::kInterval: flushes when flush.ms has passed since the last
+  // flush. Call from the owner's timer.
+  absl::Status MaybeFlush();
+  // Starts a new segment now (if the active one is not empty).
+  absl::Status Roll();
+  // Deletes closed segments past retention.ms / retention.bytes that lie
+  // wholly below the high watermark; returns how many.
+  absl::StatusOr<int> ApplyRetention();
+
+  // The high watermark is set by replication; it may not pass the log end.
+  absl::Status SetHighWatermark(Offset offset);
+  // Writes the recovery-point (= flushed offset) and high-watermark
+  // checkpoints. Call periodically and before shutdown.
+  absl::Status Checkpoint();
+  // Flush + Checkpoint.
+  absl::Status Close();
+
+  // Leader-epoch lookups for divergence detection (leader_epoch_cache.h).
+  std::pair<LeaderEpoch, Offset> EndOffsetForEpoch(LeaderEpoch epoch) const;
+  std::optional<LeaderEpoch> latest_epoch() const;
+
+  Offset log_start_offset() const;
+  Offset log_end_offset() const;
+  Offset high_watermark() const;
+  Offset flushed_offset() const;
+  Offset recovery_point() const;
+  int64_t size_bytes() const;
+  size_t segment_count() const;
+  size_t memory_bytes() const;
+  // OK, or the error that failed the log.
+  absl::Status health() const;
+
+ private:
+  PartitionLog(FileSystem& fs, const Clock& clock, std::string dir, LogConfig config,
+               LeaderEpochCache epochs);
+  absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<AppendResult> AppendLocked(std::string_view batch, const BatchHeader& h)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Fail(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Group commit: returns once `target` is durable (or the log failed).
+  absl::Status WaitDurable(Offset target) ABSL_LOCKS_EXCLUDED(mu_, flush_mu_);
+  // One flush round: fdatasync of every file with unsynced appends; returns
+  // the log end offset they covered.
+  absl::StatusOr<Offset> SyncUnsynced() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AfterAppend(const AppendResult& result, int64_t records);
+  Segment& active() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return *segments_.back(); }
+  Offset LogEndLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return segments_.back()->next_offset();
+  }
+  int64_t NowMs() const { return absl::ToUnixMillis(clock_.Wall()); }
+
+  FileSystem& fs_;
+  const Clock& clock_;
+  const std::string dir_;
+  const LogConfig config_;
+
+  // Guards the segment list and all log state below. Readers share it.
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
+  LeaderEpochCache epochs_ ABSL_GUARDED_BY(mu_);
+  Offset high_watermark_ ABSL_GUARDED_BY(mu_){0};
+  Offset recovery_point_ ABSL_GUARDED_BY(mu_){0};
+  std::vector<std::shared_ptr<File>> unsynced_ ABSL_GUARDED_BY(mu_);
+  int64_t unflushed_records_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+
+  // Guards group-commit state only. Order: mu_ may be held when taking
+  // flush_mu_, never the reverse.
+  mutable absl::Mutex flush_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  absl::CondVar flush_done_;
+  Offset durable_ ABSL_GUARDED_BY(flush_mu_){0};
+  bool flushing_ ABSL_GUARDED_BY(flush_mu_) = false;
+  uint64_t truncations_ ABSL_GUARDED_BY(flush_mu_) = 0;
+  absl::Status flush_failure_ ABSL_GUARDED_BY(flush_mu_);
+  absl::Duration last_flush_ ABSL_GUARDED_BY(flush_mu_);
+};
+
+}  // namespace fjord::storage

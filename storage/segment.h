@@ -1,0 +1,127 @@
+// One segment of a partition log: a .log file of whole RecordBatch v2
+// batches stored exactly as received, plus its SegmentIndex
+// (segment_index.h). Files, in the partition directory:
+//
+//   NNNNNNNNNNNNNNNNNNNN.log        batches back to back; NNN.. is the
+//                                   segment's base offset, 20 digits
+//   NNNNNNNNNNNNNNNNNNNN.index      sparse offset index
+//   NNNNNNNNNNNNNNNNNNNN.timeindex  sparse time index
+//
+// Invariants of a .log file: the first batch's baseOffset is the segment's
+// base offset; each next batch starts at the previous batch's lastOffset+1;
+// positions fit in int32 (segment.bytes < 2 GiB).
+//
+// What a crash can leave, and how the two load paths treat it:
+// - Recover() (segments at or after the recovery point): any suffix of the
+//   appended bytes may be missing, and the last batch may be torn. Every
+//   batch is re-read and its CRC checked; the first bad batch at or after
+//   the recovery point ends the segment (the file is truncated there). A
+//   bad batch before the recovery point was once durable, so it is
+//   DataLoss naming the file and byte position: never truncated silently.
+// - LoadClean() (segments wholly before the recovery point): the indexes
+//   are loaded and checked; if they are damaged or disagree with the log,
+//   they are rebuilt by a full verified scan where any bad batch is
+//   DataLoss.
+//
+// Not thread-safe: PartitionLog serializes writers and lets readers in
+// under a shared lock (reads are const and use pread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/types.h"
+#include "storage/file_system.h"
+#include "storage/record_batch.h"
+#include "storage/segment_index.h"
+
+namespace fjord::storage {
+
+class Segment {
+ public:
+  // "00000000000000000042.log" for (42, ".log").
+  static std::string FileName(Offset base, const char* extension);
+
+  // Creates empty files (truncating leftovers) for a new segment.
+  static absl::StatusOr<std::unique_ptr<Segment>> Create(FileSystem& fs, const std::string& dir,
+                                                         Offset base, int64_t now_ms);
+  // Opens an existing segment's files; call LoadClean() or Recover() next.
+  static absl::StatusOr<std::unique_ptr<Segment>> Open(FileSystem& fs, const std::string& dir,
+                                                       Offset base, int64_t now_ms);
+
+  absl::Status LoadClean(int64_t index_interval_bytes);
+  // `*truncated` tells whether a torn tail was cut off.
+  absl::Status Recover(Offset recovery_point, int64_t index_interval_bytes, bool* truncated);
+
+  // Appends one batch whose header is `h` (offsets already assigned).
+  absl::Status Append(std::string_view batch, const BatchHeader& h, int64_t index_interval_bytes);
+
+  // Whole batches starting with the one containing `offset`, stopping before
+  // a batch with baseOffset >= `max_offset` and when adding the next batch
+  // would exceed `max_bytes` (but always at least one batch). Empty when
+  // `offset` >= next_offset().
+  absl::StatusOr<std::string> Read(Offset offset, size_t max_bytes, Offset max_offset) const;
+
+  // Base offset of the batch containing `offset` (< next_offset()): where
+  // TruncateTo(offset) will cut.
+  absl::StatusOr<Offset> BatchStart(Offset offset) const;
+
+  // Base offset of the first batch whose maxTimestamp >= `timestamp_ms`.
+  absl::StatusOr<std::optional<Offset>> FindOffsetForTimestamp(int64_t timestamp_ms) const;
+
+  // Removes every batch whose last offset >= `offset` (a batch containing
+  // `offset` goes whole), then syncs. Afterwards next_offset() <= offset.
+  absl::Status TruncateTo(Offset offset, int64_t index_interval_bytes);
+
+  // On roll: final time-index entry, then fsync of the log and indexes.
+  absl::Status Close();
+  absl::Status SyncLog() { return log_->Sync(); }
+  absl::Status SyncIndexes() { return index_.Sync(); }
+  // Unlinks the three files.
+  absl::Status Delete();
+
+  Offset base_offset() const { return base_; }
+  // One past the last offset stored; base_offset() when empty.
+  Offset next_offset() const { return next_; }
+  uint64_t size_bytes() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  int64_t max_timestamp() const { return max_timestamp_; }
+  // The timestamp segment.ms counts from: the first batch's maxTimestamp,
+  // or the creation/load time of an empty segment.
+  int64_t rolling_timestamp() const {
+    return first_timestamp_ >= 0 ? first_timestamp_ : created_ms_;
+  }
+  const std::shared_ptr<File>& log_file() const { return log_; }
+  const std::string& log_path() const { return log_path_; }
+  // Heap bytes held for this open segment (indexes and bookkeeping).
+  size_t memory_bytes() const {
+    return sizeof(*this) + index_.memory_bytes() + log_path_.capacity() * 4;
+  }
+
+ private:
+  Segment(FileSystem& fs, std::string dir, Offset base, std::shared_ptr<File> log,
+          SegmentIndex index, int64_t now_ms);
+  // Finds the first batch whose last offset >= `offset`: its position and
+  // header. NotFound when there is none.
+  absl::StatusOr<std::pair<uint64_t, BatchHeader>> FindBatch(Offset offset) const;
+  void Track(const BatchHeader& h, uint64_t end_position);
+  absl::Status CorruptAt(uint64_t position, const absl::Status& problem) const;
+
+  FileSystem& fs_;
+  const std::string dir_;
+  const Offset base_;
+  const std::string log_path_;
+  std::shared_ptr<File> log_;
+  SegmentIndex index_;
+  Offset next_;
+  uint64_t size_ = 0;
+  int64_t max_timestamp_ = -1;
+  int64_t first_timestamp_ = -1;
+  Offset offset_of_max_timestamp_;
+  int64_t created_ms_;
+};
+
+}  // namespace fjord::storage

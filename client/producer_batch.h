@@ -1,0 +1,96 @@
+// One producer batch: the records a producer has collected for one partition,
+// encoded as a Kafka RecordBatch v2 when sent, and the completions of each
+// record. Owned by the RecordAccumulator until drained, then by the sender
+// until completed (or handed back for a retry).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "storage/record_batch_builder.h"
+
+namespace fjord::client {
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
+  friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const TopicPartition& tp) {
+    return H::combine(std::move(h), tp.topic, tp.partition);
+  }
+};
+
+// What a producer learns about a record once the broker acknowledged it.
+struct RecordMetadata {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;     // -1 with acks=0: the broker does not say
+  int64_t timestamp = -1;  // create time, or the broker's log append time
+  int32_t serialized_key_size = -1;
+  int32_t serialized_value_size = -1;
+};
+
+using SendCallback = std::function<void(const absl::StatusOr<RecordMetadata>&)>;
+
+class ProducerBatch {
+ public:
+  ProducerBatch(TopicPartition tp, storage::BatchOptions options, absl::Duration created,
+                uint64_t id)
+      : tp_(std::move(tp)), builder_(options), created_(created), id_(id) {}
+
+  // Adds a record and its completion; `reserved_bytes` is the buffer memory
+  // it holds until the batch completes.
+  void Append(int64_t timestamp_ms, std::optional<std::string_view> key,
+              std::optional<std::string_view> value,
+              absl::Span<const storage::RecordHeader> headers, SendCallback callback,
+              int64_t reserved_bytes);
+
+  // Encodes the batch (once; later calls return the same bytes).
+  absl::StatusOr<std::string_view> Encode();
+
+  // Completes every record: offsets base_offset, base_offset + 1, ... or the
+  // error for all. Idempotent: only the first call runs callbacks.
+  void Complete(const absl::StatusOr<int64_t>& base_offset, int64_t log_append_time_ms);
+
+  const TopicPartition& topic_partition() const { return tp_; }
+  int32_t record_count() const { return static_cast<int32_t>(records_.size()); }
+  size_t estimated_size() const { return builder_.uncompressed_size(); }
+  int64_t reserved_bytes() const { return reserved_bytes_; }
+  absl::Duration created() const { return created_; }
+  uint64_t id() const { return id_; }
+  int attempts() const { return attempts_; }
+  void add_attempt() { ++attempts_; }
+  // A retried batch is not sent again before this time (retry.backoff.ms).
+  absl::Duration retry_not_before() const { return retry_not_before_; }
+  void set_retry_not_before(absl::Duration t) { retry_not_before_ = t; }
+  bool completed() const { return completed_; }
+
+ private:
+  struct PendingRecord {
+    int64_t timestamp_ms;
+    int32_t key_size;
+    int32_t value_size;
+    SendCallback callback;
+  };
+
+  TopicPartition tp_;
+  storage::RecordBatchBuilder builder_;
+  std::optional<std::string> encoded_;
+  std::vector<PendingRecord> records_;
+  absl::Duration created_;
+  uint64_t id_;
+  int64_t reserved_bytes_ = 0;
+  int attempts_ = 0;
+  absl::Duration retry_not_before_ = absl::ZeroDuration();
+  bool completed_ = false;
+};
+
+}  // namespace fjord::client

@@ -114,7 +114,7 @@ void Raft::BecomeLeader() {
   if (config_.unsafe == UnsafeVariant::kCommitPriorTermByCount) {
     // The unsafe variant also skips the leader-change entry, exposing the
     // Figure 8 scenario that entry otherwise papers over.
-    pending_broadcast_ = true;
+    BroadcastAppend();
     return;
   }
   // Committing this entry commits everything before it (section 5.4.2).

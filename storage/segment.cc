@@ -54,7 +54,6 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileSystem& fs, const std
 }
 
 void Segment::Track(const BatchHeader& h, uint64_t end_position) {
-  if (first_timestamp_ < 0) first_timestamp_ = h.max_timestamp;
   if (h.max_timestamp > max_timestamp_) {
     max_timestamp_ = h.max_timestamp;
     offset_of_max_timestamp_ = h.base_offset;
@@ -73,14 +72,13 @@ absl::Status Segment::LoadClean(int64_t index_interval_bytes) {
   const uint64_t file_size = log_->Size();
   ASSIGN_OR_RETURN(const bool loaded, index_.Load(file_size));
   if (loaded && file_size > 0) {
-    // Read the first header (rolling timestamp) and the batches after the
+    // Check the first header and read the batches after the
     // last index entry (end offset, max timestamp): a few preads, not a scan.
     const OffsetIndexEntry last = index_.offsets().back();
     std::string first(kBatchHeaderSize, '\0');
     ASSIGN_OR_RETURN(size_t n, log_->ReadAt(0, first.size(), first.data()));
     absl::StatusOr<BatchHeader> h0 = DecodeBatchHeader(std::string_view(first.data(), n));
     if (h0.ok() && h0->base_offset == base_) {
-      first_timestamp_ = h0->max_timestamp;
       max_timestamp_ = index_.max_indexed_timestamp();
       ScanOptions options{.from_position = static_cast<uint64_t>(last.position),
                           .expected_base = base_ + last.relative_offset,
@@ -98,7 +96,7 @@ absl::Status Segment::LoadClean(int64_t index_interval_bytes) {
   // was flushed, so any bad batch is corruption.
   next_ = base_;
   size_ = 0;
-  max_timestamp_ = first_timestamp_ = -1;
+  max_timestamp_ = -1;
   bool truncated = false;
   return Recover(Offset(std::numeric_limits<int64_t>::max()), index_interval_bytes, &truncated);
 }
@@ -109,7 +107,7 @@ absl::Status Segment::Recover(Offset recovery_point, int64_t index_interval_byte
   RETURN_IF_ERROR(index_.Reset());
   next_ = base_;
   size_ = 0;
-  max_timestamp_ = first_timestamp_ = -1;
+  max_timestamp_ = -1;
   ScanOptions options{.expected_base = base_, .verify_crc = true};
   ASSIGN_OR_RETURN(
       ScanEnd end,
@@ -217,7 +215,7 @@ absl::Status Segment::TruncateTo(Offset offset, int64_t index_interval_bytes) {
   RETURN_IF_ERROR(index_.Reset());
   next_ = base_;
   size_ = 0;
-  max_timestamp_ = first_timestamp_ = -1;
+  max_timestamp_ = -1;
   ASSIGN_OR_RETURN(
       ScanEnd end,
       ScanBatches(*log_, {.expected_base = base_},

@@ -89,11 +89,10 @@ class Segment {
   uint64_t size_bytes() const { return size_; }
   bool empty() const { return size_ == 0; }
   int64_t max_timestamp() const { return max_timestamp_; }
-  // The timestamp segment.ms counts from: the first batch's maxTimestamp,
-  // or the creation/load time of an empty segment.
-  int64_t rolling_timestamp() const {
-    return first_timestamp_ >= 0 ? first_timestamp_ : created_ms_;
-  }
+  // The wall time segment.ms counts from: when this segment was created, or
+  // loaded by this process. Not the first batch's timestamp (Kafka's
+  // choice): producer clocks would then decide how often segments roll.
+  int64_t rolling_timestamp() const { return created_ms_; }
   const std::shared_ptr<File>& log_file() const { return log_; }
   const std::string& log_path() const { return log_path_; }
   // Heap bytes held for this open segment (indexes and bookkeeping).
@@ -119,7 +118,6 @@ class Segment {
   Offset next_;
   uint64_t size_ = 0;
   int64_t max_timestamp_ = -1;
-  int64_t first_timestamp_ = -1;
   Offset offset_of_max_timestamp_;
   int64_t created_ms_;
 };

@@ -1,0 +1,188 @@
+// Replica: this broker's copy of one partition, as leader or follower at a
+// leader epoch (Kafka's Partition). It owns the PartitionLog and everything
+// replication decides about it: the high watermark, the ISR as this leader
+// sees it, follower progress, and the follower's truncation on divergence.
+//
+// Roles (changed only by the metadata image applier):
+//
+//            BecomeLeader(epoch e)              BecomeFollower(epoch e')
+//   (new) ----------------------> Leader(e) -------------------------> Follower(e')
+//     |                             ^  |                                   |
+//     +--BecomeFollower------------ | -+---------BecomeLeader(e'' > e')----+
+//
+// Leader duties:
+// - AppendRecords: validate each RecordBatch v2 (storage's ValidateBatch with
+//   message.max.bytes), check min.insync.replicas for acks=all
+//   (NOT_ENOUGH_REPLICAS), assign offsets, append the bytes as they are.
+// - High watermark = min over the ISR (plus replicas being added) of the
+//   offset that counts for acks: the flushed offset in DurabilityMode::kDurable
+//   (the default: acks=all means fsynced on every ISR member), the log end
+//   offset in DurabilityMode::kRelaxed. It never moves backwards while leader.
+// - ISR: a follower in the ISR that has not been caught up to the leader's log
+//   end for replica.lag.time.max.ms is proposed for removal; a follower outside
+//   it whose log end reaches the high watermark is proposed for addition. Both
+//   go through AlterPartitionSender (the controller decides); one proposal is
+//   in flight at a time, and the ISR changes only when the controller's answer
+//   (or a newer image) says so.
+// Follower duties: append what the leader sends, adopt min(leader HW, LEO),
+// truncate at a divergence found with leader epochs, never below the HW.
+//
+// Threading: all methods are thread-safe. Two locks, each with one purpose:
+// `role_mu_` is held shared by leader appends and exclusively by role changes
+// and truncation, so an append never interleaves with a truncation and
+// concurrent appenders still share the log's group-commit fsyncs; `mu_`
+// guards the small replication state and is never held across log I/O that
+// can block. `on_change` and the AlterPartitionSender are called with no lock
+// held.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/alter_partition_sender.h"
+#include "broker/replica_config.h"
+#include "common/clock.h"
+#include "common/types.h"
+#include "controller/uuid.h"
+#include "storage/partition_log.h"
+
+namespace fjord::broker {
+
+struct LeaderAppendResult {
+  Offset base_offset;
+  Offset last_offset;
+  LeaderEpoch leader_epoch;
+  Offset log_start_offset;
+};
+
+// A consumer read: bytes below the high watermark.
+struct ReadResult {
+  std::string records;
+  Offset high_watermark;
+  Offset log_start_offset;
+};
+
+class Replica {
+ public:
+  enum class Role { kNone, kLeader, kFollower };
+
+  // `clock` and `sender` must outlive the replica. `on_change` runs after
+  // every append and every high-watermark move (wake waiters).
+  Replica(controller::Uuid topic_id, std::string topic, PartitionId partition, BrokerId local,
+          std::unique_ptr<storage::PartitionLog> log, const Clock& clock, ReplicaConfig config,
+          AlterPartitionSender& sender, std::function<void()> on_change);
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Role changes from the metadata image. An older leader epoch than the
+  // current one is ignored; the same epoch only refreshes the ISR and
+  // partition epoch.
+  void BecomeLeader(const PartitionState& state);
+  void BecomeFollower(const PartitionState& state);
+
+  // --- Leader ---
+  // Appends concatenated batches (each validated). `acks_all` requires
+  // min.insync.replicas in the ISR before appending.
+  absl::StatusOr<LeaderAppendResult> AppendRecords(std::string records, bool acks_all);
+  // acks=all completion: true once the high watermark passed `last_offset`;
+  // an error if leadership was lost since `epoch` (NOT_LEADER_OR_FOLLOWER) or
+  // the ISR shrank below min.insync.replicas (NOT_ENOUGH_REPLICAS_AFTER_APPEND).
+  absl::StatusOr<bool> IsReplicated(Offset last_offset, LeaderEpoch epoch) const;
+  // Follower progress from the replica fetch stream: its log end offset and
+  // durable offset. Moves the HW and may propose an ISR expansion.
+  void UpdateFollower(BrokerId follower, BrokerEpoch broker_epoch, Offset log_end, Offset flushed);
+  void UpdateFollowerFlushed(BrokerId follower, Offset flushed);
+  // Timer: proposes removing followers that lag (replica.lag.time.max.ms), and
+  // re-proposes after a failed proposal.
+  void MaybeShrinkIsr();
+  // The leader's own durable offset moved (a flush under a relaxed policy).
+  void OnLocalFlush();
+
+  // Checks `current_leader_epoch` (-1 skips) against this leader: OK,
+  // FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER.
+  absl::Status CheckLeader(LeaderEpoch current_leader_epoch) const;
+  // Consumer read from `offset`, never past the high watermark.
+  absl::StatusOr<ReadResult> ReadCommitted(Offset offset, size_t max_bytes) const;
+  // Replica read: whole batches from `offset` up to the log end.
+  absl::StatusOr<std::string> ReadForFollower(Offset offset, size_t max_bytes) const;
+
+  // --- Follower ---
+  // Appends batches fetched from the leader and adopts min(leader_hw, LEO).
+  absl::StatusOr<Offset> AppendFromLeader(std::string_view batches, Offset leader_hw);
+  // Adopts a new HW from the leader without data.
+  void UpdateHighWatermarkFromLeader(Offset leader_hw);
+  // The leader said our log diverges: its epoch `epoch` ends at `end_offset`.
+  // Truncates to min(end_offset, our end of that epoch), never below the HW.
+  absl::StatusOr<Offset> TruncateOnDivergence(LeaderEpoch epoch, Offset end_offset);
+  // Truncates to `offset` (OFFSET_OUT_OF_RANGE recovery), never below the HW.
+  absl::StatusOr<Offset> TruncateTo(Offset offset);
+
+  // --- Observers ---
+  const controller::Uuid& topic_id() const { return topic_id_; }
+  const std::string& topic() const { return topic_; }
+  PartitionId partition() const { return partition_; }
+  storage::PartitionLog& log() const { return *log_; }
+  Role role() const;
+  LeaderEpoch leader_epoch() const;
+  BrokerId leader() const;
+  std::vector<BrokerId> isr() const;
+  std::vector<BrokerId> replicas() const;
+  Offset high_watermark() const { return log_->high_watermark(); }
+  Offset log_end_offset() const { return log_->log_end_offset(); }
+  // The offset counted for acks for this broker's own copy.
+  Offset LocalAckOffset() const;
+  bool UnderReplicated() const;
+  bool UnderMinIsr() const;
+  int64_t isr_shrinks() const;
+  int64_t isr_expands() const;
+
+ private:
+  struct FollowerProgress {
+    BrokerEpoch broker_epoch{-1};
+    Offset log_end{-1};
+    Offset flushed{-1};
+    absl::Duration last_caught_up = absl::InfiniteDuration() * -1;
+    absl::Duration last_fetch = absl::InfiniteDuration() * -1;
+    Offset leader_end_at_last_fetch{-1};
+  };
+
+  Offset AckOffset(const FollowerProgress& p) const;
+  // Recomputes the HW; true if it moved. Caller holds mu_.
+  bool MaybeAdvanceHwLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A proposal to send, if one is due. Caller holds mu_.
+  std::optional<IsrProposal> NextProposalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendProposal(IsrProposal proposal);
+  void OnProposalDone(LeaderEpoch epoch, const absl::StatusOr<PartitionState>& result);
+  void ApplyStateLocked(const PartitionState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Changed() { on_change_(); }
+
+  const controller::Uuid topic_id_;
+  const std::string topic_;
+  const PartitionId partition_;
+  const BrokerId local_;
+  const std::unique_ptr<storage::PartitionLog> log_;
+  const Clock& clock_;
+  const ReplicaConfig config_;
+  AlterPartitionSender& sender_;
+  const std::function<void()> on_change_;
+
+  // Held shared by leader appends, exclusively by role changes/truncation.
+  mutable absl::Mutex role_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Guards the replication state below.
+  mutable absl::Mutex mu_;
+  Role role_ ABSL_GUARDED_BY(mu_) = Role::kNone;
+  PartitionState state_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<BrokerId, FollowerProgress> followers_ ABSL_GUARDED_BY(mu_);
+  // The ISR change in flight, if any (union with state_.isr counts for HW).
+  std::optional<std::vector<BrokerId>> pending_isr_ ABSL_GUARDED_BY(mu_);
+  int64_t isr_shrinks_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t isr_expands_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace fjord::broker

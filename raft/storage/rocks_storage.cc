@@ -1,0 +1,168 @@
+#include "raft/storage/rocks_storage.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace fjord::raft {
+namespace {
+
+constexpr char kHardStateKey[] = "h";
+constexpr char kSnapshotMetaKey[] = "m";
+constexpr char kSnapshotDataKey[] = "d";
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+bool GetU64(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  *v = 0;
+  for (int i = 0; i < 8; ++i) *v = (*v << 8) | static_cast<uint8_t>((*in)[i]);
+  in->remove_prefix(8);
+  return true;
+}
+
+std::string EntryKey(LogIndex index) {
+  std::string key = "e";
+  PutU64(&key, index.value());
+  return key;
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("rocksdb ", what, ": ", s.ToString()));
+}
+
+absl::Status Corrupt(const std::string& what) {
+  return absl::DataLossError(absl::StrCat("raft storage: ", what));
+}
+
+std::string EncodeHardState(const HardState& hs) {
+  std::string out;
+  PutU64(&out, hs.term.value());
+  PutU64(&out, static_cast<uint64_t>(static_cast<int64_t>(hs.vote.value())));
+  PutU64(&out, hs.commit.value());
+  return out;
+}
+
+std::string EncodeSnapshotMeta(const SnapshotMeta& meta) {
+  std::string out;
+  PutU64(&out, meta.index.value());
+  PutU64(&out, meta.term.value());
+  out += meta.membership.Encode();
+  return out;
+}
+
+std::string EncodeEntry(const Entry& e) {
+  std::string out;
+  PutU64(&out, e.term.value());
+  out.push_back(static_cast<char>(e.type));
+  out += e.data;
+  return out;
+}
+
+void PutSnapshot(rocksdb::WriteBatch& batch, const Snapshot& snapshot) {
+  batch.Put(kSnapshotMetaKey, EncodeSnapshotMeta(snapshot.meta));
+  batch.Put(kSnapshotDataKey, snapshot.data);
+}
+
+}  // namespace
+
+RocksStorage::RocksStorage(rocksdb::DB* db) : db_(db) {}
+RocksStorage::~RocksStorage() = default;
+
+absl::StatusOr<std::unique_ptr<RocksStorage>> RocksStorage::Open(const std::string& dir) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* db = nullptr;
+  absl::Status s = FromRocks(rocksdb::DB::Open(options, dir, &db), "open " + dir);
+  if (!s.ok()) return s;
+  return std::unique_ptr<RocksStorage>(new RocksStorage(db));
+}
+
+absl::StatusOr<PersistedState> RocksStorage::Load() {
+  PersistedState state;
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kHardStateKey, &value);
+  if (s.ok()) {
+    std::string_view in = value;
+    uint64_t term, vote, commit;
+    if (!GetU64(&in, &term) || !GetU64(&in, &vote) || !GetU64(&in, &commit) || !in.empty()) {
+      return Corrupt("bad hard state");
+    }
+    state.hard_state = {Term(term), NodeId(static_cast<int32_t>(vote)), LogIndex(commit)};
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "get hard state");
+  }
+  s = db_->Get(rocksdb::ReadOptions(), kSnapshotMetaKey, &value);
+  if (s.ok()) {
+    std::string_view in = value;
+    uint64_t index, term;
+    if (!GetU64(&in, &index) || !GetU64(&in, &term)) return Corrupt("bad snapshot metadata");
+    std::optional<Membership> membership = Membership::Decode(in);
+    if (!membership) return Corrupt("bad snapshot membership");
+    state.snapshot.meta = {LogIndex(index), Term(term), *membership};
+    s = db_->Get(rocksdb::ReadOptions(), kSnapshotDataKey, &state.snapshot.data);
+    if (!s.ok()) return FromRocks(s, "get snapshot data");
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "get snapshot metadata");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  LogIndex expect = state.snapshot.meta.index + 1;
+  for (it->Seek(EntryKey(expect)); it->Valid() && it->key().starts_with("e"); it->Next()) {
+    std::string_view key(it->key().data() + 1, it->key().size() - 1);
+    std::string_view in(it->value().data(), it->value().size());
+    uint64_t index, term;
+    if (!GetU64(&key, &index) || !GetU64(&in, &term) || in.empty()) return Corrupt("bad entry");
+    if (LogIndex(index) != expect) {
+      return Corrupt(absl::StrCat("gap in log: expected ", expect.value(), " found ", index));
+    }
+    const auto type = static_cast<EntryType>(in[0]);
+    if (type > EntryType::kConfig) return Corrupt("bad entry type");
+    in.remove_prefix(1);
+    state.entries.push_back(Entry{Term(term), LogIndex(index), type, std::string(in)});
+    ++expect;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scan log");
+  const LogIndex last = state.snapshot.meta.index + state.entries.size();
+  if (state.hard_state.commit > last) {
+    return Corrupt(absl::StrCat("commit ", state.hard_state.commit.value(), " past last entry ",
+                                last.value()));
+  }
+  return state;
+}
+
+absl::Status RocksStorage::SaveReady(const Ready& ready) {
+  if (!ready.snapshot && ready.entries.empty() && !ready.hard_state) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  if (ready.snapshot) {
+    // An installed snapshot replaces the whole log.
+    batch.DeleteRange(EntryKey(LogIndex(0)), EntryKey(LogIndex(UINT64_MAX)));
+    PutSnapshot(batch, *ready.snapshot);
+  }
+  if (!ready.entries.empty()) {
+    // Entries at or after the first new one conflict with it: drop them.
+    batch.DeleteRange(EntryKey(ready.entries.front().index), EntryKey(LogIndex(UINT64_MAX)));
+    for (const Entry& e : ready.entries) batch.Put(EntryKey(e.index), EncodeEntry(e));
+  }
+  if (ready.hard_state) batch.Put(kHardStateKey, EncodeHardState(*ready.hard_state));
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  ++synced_writes_;
+  return FromRocks(db_->Write(options, &batch), "write ready");
+}
+
+absl::Status RocksStorage::SaveSnapshot(const Snapshot& snapshot) {
+  rocksdb::WriteBatch batch;
+  PutSnapshot(batch, snapshot);
+  batch.DeleteRange(EntryKey(LogIndex(0)), EntryKey(snapshot.meta.index + 1));
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  ++synced_writes_;
+  return FromRocks(db_->Write(options, &batch), "write snapshot");
+}
+
+}  // namespace fjord::raft

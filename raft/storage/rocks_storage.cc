@@ -1,6 +1,7 @@
 #include "raft/storage/rocks_storage.h"
 
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
@@ -75,6 +76,9 @@ RocksStorage::RocksStorage(rocksdb::DB* db) : db_(db) {}
 RocksStorage::~RocksStorage() = default;
 
 absl::StatusOr<std::unique_ptr<RocksStorage>> RocksStorage::Open(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("create ", dir, ": ", ec.message()));
   rocksdb::Options options;
   options.create_if_missing = true;
   rocksdb::DB* db = nullptr;

@@ -30,7 +30,7 @@ namespace fjord::raft {
 
 class RocksStorage {
  public:
-  // Opens (creating if needed) the database in `dir`.
+  // Opens (creating it and its parents if needed) the database in `dir`.
   static absl::StatusOr<std::unique_ptr<RocksStorage>> Open(const std::string& dir);
   ~RocksStorage();
 

@@ -1,0 +1,252 @@
+#include "raft/node/raft_node.h"
+
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/assert.h"
+#include "common/kafka_error.h"
+#include "common/random.h"
+
+namespace fjord::raft {
+namespace {
+
+constexpr char kLeaderPayload[] = "type.fjord.dev/raft.leader";
+
+absl::Status NotLeader(NodeId leader) {
+  absl::Status s = KafkaError(v1::NOT_LEADER_OR_FOLLOWER,
+                              absl::StrCat("not the Raft leader; leader=", leader.value()));
+  if (leader != kNoNode) s.SetPayload(kLeaderPayload, absl::Cord(absl::StrCat(leader.value())));
+  return s;
+}
+
+}  // namespace
+
+std::optional<NodeId> LeaderHint(const absl::Status& status) {
+  auto payload = status.GetPayload(kLeaderPayload);
+  int32_t id;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &id)) return std::nullopt;
+  return NodeId(id);
+}
+
+absl::StatusOr<std::unique_ptr<RaftNode>> RaftNode::Start(const NodeOptions& options,
+                                                          StateMachine* state_machine,
+                                                          Transport* transport) {
+  absl::StatusOr<std::unique_ptr<RocksStorage>> storage = RocksStorage::Open(options.data_dir);
+  if (!storage.ok()) return storage.status();
+  absl::StatusOr<PersistedState> state = (*storage)->Load();
+  if (!state.ok()) return state.status();
+  const bool fresh = state->hard_state == HardState{} && state->entries.empty() &&
+                     state->snapshot.meta.index == LogIndex(0);
+  if (fresh) {
+    Membership& m = state->snapshot.meta.membership;
+    m.voters = options.initial_voters;
+    m.learners = options.initial_observers;
+    std::sort(m.voters.begin(), m.voters.end());
+    std::sort(m.learners.begin(), m.learners.end());
+    // Persist the bootstrap membership so a restart does not depend on flags.
+    absl::Status s = (*storage)->SaveSnapshot(state->snapshot);
+    if (!s.ok()) return s;
+  } else if (state->snapshot.meta.index > LogIndex(0)) {
+    absl::Status s = state_machine->Restore(state->snapshot.meta, state->snapshot.data);
+    if (!s.ok()) return s;
+  }
+  return std::unique_ptr<RaftNode>(
+      new RaftNode(options, state_machine, transport, std::move(*storage), std::move(*state)));
+}
+
+RaftNode::RaftNode(const NodeOptions& options, StateMachine* sm, Transport* transport,
+                   std::unique_ptr<RocksStorage> storage, PersistedState state)
+    : options_(options),
+      sm_(sm),
+      transport_(transport),
+      storage_(std::move(storage)),
+      random_(std::make_unique<SeededRandom>(MakeSystemSeededRandom())) {
+  applied_ = state.snapshot.meta.index;
+  raft_ = std::make_unique<Raft>(RaftConfig{.id = options.id,
+                                            .election_ticks = options.election_ticks,
+                                            .heartbeat_ticks = options.heartbeat_ticks},
+                                 std::move(state), random_.get());
+  thread_ = std::thread([this] { Loop(); });
+}
+
+RaftNode::~RaftNode() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void RaftNode::Post(Task task) {
+  absl::MutexLock lock(&mu_);
+  inbox_.push_back(std::move(task));
+}
+
+void RaftNode::Receive(Message message) {
+  Post([this, m = std::move(message)] {
+    if (m.to == options_.id) raft_->Step(m);
+  });
+}
+
+void RaftNode::Propose(std::string data, IndexCallback done) {
+  Post([this, data = std::move(data), done = std::move(done)]() mutable {
+    absl::StatusOr<LogIndex> index = raft_->Propose(std::move(data));
+    if (!index.ok()) {
+      done(raft_->role() == Role::kLeader ? index.status() : NotLeader(raft_->leader()));
+      return;
+    }
+    proposals_[*index] = {raft_->term(), std::move(done), absl::Now() + options_.request_timeout};
+  });
+}
+
+void RaftNode::ProposeConfigChange(ConfigChange change, IndexCallback done) {
+  Post([this, change, done = std::move(done)]() mutable {
+    absl::StatusOr<LogIndex> index = raft_->ProposeConfigChange(change);
+    if (!index.ok()) {
+      done(raft_->role() == Role::kLeader ? index.status() : NotLeader(raft_->leader()));
+      return;
+    }
+    proposals_[*index] = {raft_->term(), std::move(done), absl::Now() + options_.request_timeout};
+  });
+}
+
+void RaftNode::TransferLeadership(NodeId target) {
+  Post([this, target] { (void)raft_->TransferLeadership(target); });
+}
+
+void RaftNode::ReadIndex(ReadCallback done) {
+  Post([this, done = std::move(done)]() mutable {
+    const uint64_t id = next_read_id_++;
+    absl::Status s = raft_->ReadIndex(id);
+    if (!s.ok()) {
+      done(raft_->role() == Role::kLeader ? s : NotLeader(raft_->leader()));
+      return;
+    }
+    reads_[id] = {std::move(done), absl::Now() + options_.request_timeout, std::nullopt};
+  });
+}
+
+NodeStatus RaftNode::status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+void RaftNode::Loop() {
+  absl::Time next_tick = absl::Now() + options_.tick_interval;
+  while (true) {
+    std::deque<Task> tasks;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !inbox_.empty(); };
+      mu_.AwaitWithDeadline(absl::Condition(&ready), next_tick);
+      if (stopping_) break;
+      tasks.swap(inbox_);
+    }
+    for (Task& task : tasks) task();
+    const absl::Time now = absl::Now();
+    if (now >= next_tick) {
+      raft_->Tick();
+      next_tick += options_.tick_interval;
+      if (next_tick < now) next_tick = now + options_.tick_interval;  // Fell behind: skip.
+      ExpireRequests(now);
+    }
+    HandleReady();
+    absl::MutexLock lock(&mu_);
+    status_ = {
+        options_.id, raft_->role(),      raft_->term(), raft_->leader(), raft_->log().committed(),
+        applied_,    raft_->membership()};
+  }
+  Shutdown();
+}
+
+void RaftNode::HandleReady() {
+  while (raft_->HasReady()) {
+    Ready rd = raft_->GetReady();
+    absl::Status s = storage_->SaveReady(rd);
+    FJORD_CHECK(s.ok()) << "raft node " << options_.id << " cannot persist: " << s;
+    if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
+    Apply(rd);
+    raft_->Advance(rd);
+    MaybeCompact();
+  }
+}
+
+void RaftNode::Apply(const Ready& rd) {
+  if (rd.snapshot) {
+    absl::Status s = sm_->Restore(rd.snapshot->meta, rd.snapshot->data);
+    FJORD_CHECK(s.ok()) << "snapshot from the leader does not restore: " << s;
+    applied_ = rd.snapshot->meta.index;
+  }
+  std::vector<Entry> normal;
+  for (const Entry& e : rd.committed_entries) {
+    if (e.type == EntryType::kNormal) normal.push_back(e);
+  }
+  if (!normal.empty()) sm_->Apply(normal);
+  for (const Entry& e : rd.committed_entries) {
+    applied_ = e.index;
+    auto it = proposals_.find(e.index);
+    if (it == proposals_.end()) continue;
+    // Another leader's entry at this index means ours was overwritten.
+    if (it->second.term == e.term) {
+      it->second.done(e.index);
+    } else {
+      it->second.done(absl::AbortedError("proposal lost in a leadership change"));
+    }
+    proposals_.erase(it);
+  }
+  // Proposals below a restored snapshot can no longer be traced.
+  while (!proposals_.empty() && proposals_.begin()->first <= applied_) {
+    proposals_.begin()->second.done(absl::UnknownError("outcome unknown: covered by a snapshot"));
+    proposals_.erase(proposals_.begin());
+  }
+  for (const ReadState& rs : rd.read_states) {
+    auto it = reads_.find(rs.request_id);
+    if (it != reads_.end()) it->second.index = rs.index;
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.index && *it->second.index <= applied_) {
+      it->second.done(absl::OkStatus());
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void RaftNode::MaybeCompact() {
+  const LogIndex base = raft_->log().snapshot().index;
+  if (applied_ - base < options_.snapshot_every_entries) return;
+  absl::StatusOr<SnapshotMeta> meta = raft_->CompactLog(applied_, sm_->Snapshot());
+  if (!meta.ok()) return;
+  absl::Status s = storage_->SaveSnapshot(raft_->snapshot());
+  FJORD_CHECK(s.ok()) << "raft node " << options_.id << " cannot save snapshot: " << s;
+}
+
+void RaftNode::ExpireRequests(absl::Time now) {
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    it->second.done(absl::DeadlineExceededError("proposal not committed in time; outcome unknown"));
+    it = proposals_.erase(it);
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    it->second.done(absl::DeadlineExceededError("read not confirmed in time"));
+    it = reads_.erase(it);
+  }
+}
+
+void RaftNode::Shutdown() {
+  for (auto& [index, p] : proposals_) p.done(absl::CancelledError("raft node stopped"));
+  for (auto& [id, r] : reads_) r.done(absl::CancelledError("raft node stopped"));
+  proposals_.clear();
+  reads_.clear();
+}
+
+}  // namespace fjord::raft

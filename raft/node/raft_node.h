@@ -1,0 +1,143 @@
+// RaftNode: the driver that runs one Raft core on its own thread.
+//
+//   callers (any thread)          node thread
+//   Propose / ReadIndex /   --->  inbox --> Step / Propose / Tick (timer)
+//   Receive(message)                             |
+//                                               Ready
+//                                                 | 1. RocksStorage::SaveReady (synced)
+//                                                 | 2. Transport::Send
+//                                                 | 3. StateMachine::Restore / Apply
+//                                                 | 4. complete proposals and reads
+//                                                 v 5. Raft::Advance
+//
+// Everything in the inbox is handled before the next Ready, so proposals
+// arriving together share one fsync (group commit). The timer turns
+// `tick_interval` into Raft::Tick; election timeouts are counted in ticks.
+// Callbacks run on the node thread: keep them short and never wait in them
+// for another call on this node.
+//
+// A storage failure is fatal (the process aborts): a node that cannot make
+// its votes and entries durable must not keep talking.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "raft/core/raft.h"
+#include "raft/node/state_machine.h"
+#include "raft/storage/rocks_storage.h"
+
+namespace fjord::raft {
+
+struct NodeOptions {
+  NodeId id = kNoNode;
+  // Used only when the data directory is empty. Voters of a new group all
+  // list the same voters; a node that will join an existing group lists none
+  // and waits to be added (as an observer first, then perhaps a voter).
+  std::vector<NodeId> initial_voters;
+  std::vector<NodeId> initial_observers;
+  std::string data_dir;
+  absl::Duration tick_interval = absl::Milliseconds(50);
+  int election_ticks = 10;  // Election timeout: 10 ticks, randomized up to 20.
+  int heartbeat_ticks = 1;
+  // Take a state machine snapshot and compact the log every this many entries.
+  uint64_t snapshot_every_entries = 10'000;
+  // Proposals and reads not resolved by then fail with DEADLINE_EXCEEDED
+  // (outcome unknown for proposals).
+  absl::Duration request_timeout = absl::Seconds(10);
+};
+
+// A point-in-time view of the node, for status pages and tests.
+struct NodeStatus {
+  NodeId id = kNoNode;
+  Role role = Role::kFollower;
+  Term term;
+  NodeId leader = kNoNode;
+  LogIndex commit;
+  LogIndex applied;
+  Membership membership;
+};
+
+class RaftNode {
+ public:
+  using IndexCallback = std::function<void(absl::StatusOr<LogIndex>)>;
+  using ReadCallback = std::function<void(absl::Status)>;
+
+  // Loads (or bootstraps) the node's state from options.data_dir, restores
+  // the state machine from the latest snapshot and starts the thread.
+  static absl::StatusOr<std::unique_ptr<RaftNode>> Start(const NodeOptions& options,
+                                                         StateMachine* state_machine,
+                                                         Transport* transport);
+  ~RaftNode();  // Stops the thread; pending callbacks get CANCELLED.
+
+  // Replicates `data`; `done` gets its index once committed and applied
+  // here, or an error. NOT_LEADER_OR_FOLLOWER carries the leader hint
+  // (LeaderHint below).
+  void Propose(std::string data, IndexCallback done);
+  void ProposeConfigChange(ConfigChange change, IndexCallback done);
+  void TransferLeadership(NodeId target);
+  // Linearizable read barrier (ReadIndex): `done` gets OK once the local
+  // state machine reflects every write committed before this call; the
+  // caller then reads it. Leader only.
+  void ReadIndex(ReadCallback done);
+  // A message from a peer (called by the transport, any thread).
+  void Receive(Message message);
+
+  NodeStatus status() const;
+
+ private:
+  using Task = std::function<void()>;
+  RaftNode(const NodeOptions& options, StateMachine* sm, Transport* transport,
+           std::unique_ptr<RocksStorage> storage, PersistedState state);
+  void Post(Task task);
+  void Loop();
+  void HandleReady();
+  void Apply(const Ready& rd);
+  void MaybeCompact();
+  void ExpireRequests(absl::Time now);
+  void Shutdown();
+
+  const NodeOptions options_;
+  StateMachine* const sm_;
+  Transport* const transport_;
+  std::unique_ptr<RocksStorage> storage_;
+  std::unique_ptr<Random> random_;
+  std::unique_ptr<Raft> raft_;  // Node thread only, like everything below.
+
+  struct PendingProposal {
+    Term term;
+    IndexCallback done;
+    absl::Time deadline;
+  };
+  std::map<LogIndex, PendingProposal> proposals_;
+  struct PendingRead {
+    ReadCallback done;
+    absl::Time deadline;
+    std::optional<LogIndex> index;  // Set once confirmed by a quorum.
+  };
+  std::map<uint64_t, PendingRead> reads_;
+  uint64_t next_read_id_ = 1;
+  LogIndex applied_;
+
+  mutable absl::Mutex mu_;  // Guards the inbox, the stop flag and the status copy.
+  std::deque<Task> inbox_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  NodeStatus status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+// The leader a NOT_LEADER_OR_FOLLOWER error from RaftNode points to, if known.
+std::optional<NodeId> LeaderHint(const absl::Status& status);
+
+}  // namespace fjord::raft

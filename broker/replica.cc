@@ -136,38 +136,40 @@ absl::StatusOr<LeaderAppendResult> Replica::AppendRecords(std::string records, b
     if (batches.empty()) return KafkaError(v1::CORRUPT_MESSAGE, "no record batch");
   }
 
-  absl::ReaderMutexLock role_lock(&role_mu_);
-  LeaderEpoch epoch;
-  {
-    absl::MutexLock lock(&mu_);
-    if (role_ != Role::kLeader) {
-      return KafkaError(v1::NOT_LEADER_OR_FOLLOWER,
-                        absl::StrCat("led by broker ", state_.leader.value()));
+  bool appended_any = false;
+  absl::StatusOr<LeaderAppendResult> result = [&]() -> absl::StatusOr<LeaderAppendResult> {
+    absl::ReaderMutexLock role_lock(&role_mu_);
+    LeaderEpoch epoch;
+    {
+      absl::MutexLock lock(&mu_);
+      if (role_ != Role::kLeader) {
+        return KafkaError(v1::NOT_LEADER_OR_FOLLOWER,
+                          absl::StrCat("led by broker ", state_.leader.value()));
+      }
+      if (acks_all && static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
+        return KafkaError(v1::NOT_ENOUGH_REPLICAS,
+                          absl::StrCat("isr size ", state_.isr.size(), " < min.insync.replicas ",
+                                       config_.min_insync_replicas));
+      }
+      epoch = state_.leader_epoch;
     }
-    if (acks_all && static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
-      return KafkaError(v1::NOT_ENOUGH_REPLICAS,
-                        absl::StrCat("isr size ", state_.isr.size(), " < min.insync.replicas ",
-                                     config_.min_insync_replicas));
+    LeaderAppendResult out{.leader_epoch = epoch};
+    for (size_t i = 0; i < batches.size(); ++i) {
+      absl::Span<char> batch(records.data() + batches[i].first, batches[i].second);
+      absl::StatusOr<storage::AppendResult> r = log_->AppendAsLeader(batch, epoch);
+      if (!r.ok()) return AsStorageError(r.status());
+      appended_any = true;
+      if (i == 0) out.base_offset = r->first_offset;
+      out.last_offset = r->last_offset;
     }
-    epoch = state_.leader_epoch;
-  }
-  LeaderAppendResult result{.leader_epoch = epoch};
-  for (size_t i = 0; i < batches.size(); ++i) {
-    absl::Span<char> batch(records.data() + batches[i].first, batches[i].second);
-    absl::StatusOr<storage::AppendResult> r = log_->AppendAsLeader(batch, epoch);
-    if (!r.ok()) {
-      if (i > 0) Changed();  // Earlier batches of this request are in the log.
-      return AsStorageError(r.status());
-    }
-    if (i == 0) result.base_offset = r->first_offset;
-    result.last_offset = r->last_offset;
-  }
-  result.log_start_offset = log_->log_start_offset();
-  {
+    out.log_start_offset = log_->log_start_offset();
     absl::MutexLock lock(&mu_);
     MaybeAdvanceHwLocked();
-  }
-  Changed();
+    return out;
+  }();
+  // Wake followers and waiters, outside every lock, even after a partial
+  // failure (earlier batches of the request are in the log).
+  if (appended_any) Changed();
   return result;
 }
 
@@ -389,16 +391,18 @@ absl::StatusOr<std::string> Replica::ReadForFollower(Offset offset, size_t max_b
 }
 
 absl::StatusOr<Offset> Replica::AppendFromLeader(std::string_view batches, Offset leader_hw) {
-  absl::ReaderMutexLock role_lock(&role_mu_);
   {
-    absl::MutexLock lock(&mu_);
-    if (role_ != Role::kFollower) {
-      return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
+    absl::ReaderMutexLock role_lock(&role_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      if (role_ != Role::kFollower) {
+        return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
+      }
     }
-  }
-  if (!batches.empty()) {
-    absl::StatusOr<storage::AppendResult> r = log_->AppendAsFollower(batches);
-    if (!r.ok()) return r.status();
+    if (!batches.empty()) {
+      absl::StatusOr<storage::AppendResult> r = log_->AppendAsFollower(batches);
+      if (!r.ok()) return r.status();
+    }
   }
   UpdateHighWatermarkFromLeader(leader_hw);
   return log_->log_end_offset();

@@ -77,6 +77,8 @@ class Replica {
   Replica(controller::Uuid topic_id, std::string topic, PartitionId partition, BrokerId local,
           std::unique_ptr<storage::PartitionLog> log, const Clock& clock, ReplicaConfig config,
           AlterPartitionSender& sender, std::function<void()> on_change);
+  // Replaces `on_change`; only before the replica is shared with other threads.
+  void SetChangeHook(std::function<void()> on_change) { on_change_ = std::move(on_change); }
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 
@@ -160,7 +162,9 @@ class Replica {
   void SendProposal(IsrProposal proposal);
   void OnProposalDone(LeaderEpoch epoch, const absl::StatusOr<PartitionState>& result);
   void ApplyStateLocked(const PartitionState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Changed() { on_change_(); }
+  void Changed() {
+    if (on_change_) on_change_();
+  }
 
   const controller::Uuid topic_id_;
   const std::string topic_;
@@ -170,7 +174,7 @@ class Replica {
   const Clock& clock_;
   const ReplicaConfig config_;
   AlterPartitionSender& sender_;
-  const std::function<void()> on_change_;
+  std::function<void()> on_change_;  // Set before the replica is shared.
 
   // Held shared by leader appends, exclusively by role changes/truncation.
   mutable absl::Mutex role_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -1,0 +1,65 @@
+#include "broker/image_applier.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace fjord::broker {
+
+absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
+  const BrokerId local = replicas_.options().local;
+  absl::Status first_error;
+  std::set<std::pair<controller::Uuid, int32_t>> assigned;
+  for (const std::string& name : image.SortedTopicNames()) {
+    const controller::TopicImage* topic = image.topic_by_name(name);
+    for (size_t i = 0; i < topic->partitions.size(); ++i) {
+      const controller::PartitionRegistration& reg = *topic->partitions[i];
+      if (!reg.IsReplica(local)) continue;
+      const PartitionId p(static_cast<int32_t>(i));
+      assigned.insert({topic->id, p.value()});
+      absl::StatusOr<std::shared_ptr<Replica>> replica =
+          replicas_.GetOrCreate(topic->id, topic->name, p);
+      if (!replica.ok()) {
+        spdlog::error("{}-{}: cannot open replica: {}", name, p.value(),
+                      replica.status().ToString());
+        if (first_error.ok()) first_error = replica.status();
+        continue;
+      }
+      const PartitionState state{.leader_epoch = reg.leader_epoch,
+                                 .partition_epoch = reg.partition_epoch,
+                                 .leader = reg.leader,
+                                 .replicas = reg.replicas,
+                                 .isr = reg.isr};
+      if (reg.leader == local) {
+        followers_.Unfollow(**replica);
+        (*replica)->BecomeLeader(state);
+        continue;
+      }
+      (*replica)->BecomeFollower(state);
+      const controller::BrokerRegistration* leader =
+          reg.has_leader() ? image.broker(reg.leader) : nullptr;
+      std::string address;
+      if (leader != nullptr) {
+        for (const controller::BrokerEndpoint& e : leader->endpoints) {
+          if (e.name == listener_name_) address = absl::StrCat(e.host, ":", e.port);
+        }
+      }
+      if (address.empty()) {
+        followers_.Unfollow(**replica);  // No leader (or no address): wait.
+      } else {
+        followers_.Follow(*replica, reg.leader, std::move(address));
+      }
+    }
+  }
+  for (const std::shared_ptr<Replica>& r : replicas_.All()) {
+    if (assigned.count({r->topic_id(), r->partition().value()})) continue;
+    followers_.Unfollow(*r);
+    spdlog::info("{}-{}: no longer assigned here; closing", r->topic(), r->partition().value());
+    replicas_.Remove(r->topic_id(), r->partition());
+  }
+  return first_error;
+}
+
+}  // namespace fjord::broker

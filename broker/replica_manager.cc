@@ -1,0 +1,113 @@
+#include "broker/replica_manager.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace fjord::broker {
+
+ReplicaManager::ReplicaManager(storage::FileSystem& fs, const Clock& clock,
+                               ReplicaManagerOptions options, AlterPartitionSender& sender)
+    : fs_(fs), clock_(clock), options_(std::move(options)), sender_(sender) {}
+
+absl::StatusOr<std::shared_ptr<Replica>> ReplicaManager::GetOrCreate(
+    const controller::Uuid& topic_id, const std::string& topic, PartitionId p) {
+  absl::MutexLock lock(&mu_);
+  auto it = by_id_.find({topic_id, p.value()});
+  if (it != by_id_.end()) return it->second;
+  const std::string dir = absl::StrCat(options_.log_dir, "/", topic, "-", p.value());
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::PartitionLog> log,
+                   storage::PartitionLog::Open(fs_, clock_, dir, options_.log));
+  // The replica's change hook captures a raw pointer: listeners are told
+  // which replica changed while it is alive (it is the caller).
+  auto replica = std::make_shared<Replica>(topic_id, topic, p, options_.local, std::move(log),
+                                           clock_, options_.replica, sender_, nullptr);
+  Replica* raw = replica.get();
+  replica->SetChangeHook([this, raw] { Notify(*raw); });
+  by_id_[{topic_id, p.value()}] = replica;
+  by_name_[{topic, p.value()}] = replica;
+  spdlog::info("opened replica {}-{} in {}", topic, p.value(), dir);
+  return replica;
+}
+
+std::shared_ptr<Replica> ReplicaManager::Get(const std::string& topic, PartitionId p) const {
+  absl::MutexLock lock(&mu_);
+  auto it = by_name_.find({topic, p.value()});
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Replica> ReplicaManager::Get(const controller::Uuid& topic_id,
+                                             PartitionId p) const {
+  absl::MutexLock lock(&mu_);
+  auto it = by_id_.find({topic_id, p.value()});
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+void ReplicaManager::Remove(const controller::Uuid& topic_id, PartitionId p) {
+  std::shared_ptr<Replica> removed;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = by_id_.find({topic_id, p.value()});
+    if (it == by_id_.end()) return;
+    removed = it->second;
+    by_name_.erase({removed->topic(), p.value()});
+    by_id_.erase(it);
+  }
+  absl::Status s = removed->log().Close();
+  if (!s.ok()) spdlog::warn("closing {}-{}: {}", removed->topic(), p.value(), s.ToString());
+}
+
+std::vector<std::shared_ptr<Replica>> ReplicaManager::All() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<Replica>> out;
+  out.reserve(by_id_.size());
+  for (const auto& [key, r] : by_id_) out.push_back(r);
+  return out;
+}
+
+int ReplicaManager::AddListener(Listener listener) {
+  absl::WriterMutexLock lock(&listeners_mu_);
+  listeners_[next_listener_] = std::move(listener);
+  return next_listener_++;
+}
+
+void ReplicaManager::RemoveListener(int id) {
+  absl::WriterMutexLock lock(&listeners_mu_);
+  listeners_.erase(id);
+}
+
+void ReplicaManager::Notify(const Replica& replica) {
+  absl::ReaderMutexLock lock(&listeners_mu_);
+  for (const auto& [id, listener] : listeners_) listener(replica);
+}
+
+void ReplicaManager::Tick(bool checkpoint) {
+  for (const std::shared_ptr<Replica>& r : All()) {
+    if (r->role() == Replica::Role::kLeader) r->MaybeShrinkIsr();
+    if (options_.log.flush_policy == storage::FlushPolicy::kInterval) {
+      const Offset before = r->log().flushed_offset();
+      absl::Status s = r->log().MaybeFlush();
+      if (!s.ok())
+        spdlog::error("flush {}-{}: {}", r->topic(), r->partition().value(), s.ToString());
+      if (r->log().flushed_offset() != before) r->OnLocalFlush();
+    }
+    if (checkpoint) {
+      absl::Status s = r->log().Checkpoint();
+      if (!s.ok()) {
+        spdlog::error("checkpoint {}-{}: {}", r->topic(), r->partition().value(), s.ToString());
+      }
+    }
+  }
+}
+
+void ReplicaManager::CloseAll() {
+  for (const std::shared_ptr<Replica>& r : All()) {
+    absl::Status s = r->log().Close();
+    if (!s.ok())
+      spdlog::warn("closing {}-{}: {}", r->topic(), r->partition().value(), s.ToString());
+  }
+}
+
+}  // namespace fjord::broker

@@ -1,0 +1,63 @@
+// ReplicationSession: one follower's ReplicaFetch stream on the leader (see
+// replication_service.h for the protocol). Internal to the service.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <thread>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "broker/replica_manager.h"
+#include "proto/fjord/v1/replication.grpc.pb.h"
+
+namespace fjord::broker {
+
+class ReplicationSession {
+ public:
+  using Stream = grpc::ServerReaderWriter<v1::ReplicaFetchResponse, v1::ReplicaFetchRequest>;
+
+  // `first` is the stream's first message, already validated.
+  ReplicationSession(ReplicaManager& replicas, Stream& stream,
+                     const v1::ReplicaFetchRequest& first);
+  ~ReplicationSession();
+
+  // Runs the session until the stream ends; returns on the handler thread.
+  void Run(const v1::ReplicaFetchRequest& first);
+
+ private:
+  using Key = std::pair<controller::Uuid, int32_t>;
+  struct Credit {
+    v1::ReplicaFetchPartition request;
+    std::shared_ptr<Replica> replica;  // nullptr: not hosted here.
+  };
+
+  // Handler thread: applies one follower message.
+  void Receive(const v1::ReplicaFetchRequest& request);
+  // Sender thread: answers credits until the session closes.
+  void SendLoop();
+  // Builds answers for the credits that have something to say, consuming
+  // them. Caller holds mu_.
+  v1::ReplicaFetchResponse BuildResponseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The answer for one credit, or false if it must wait.
+  bool Answer(const Credit& credit, int64_t* remaining, v1::ReplicaFetchPartitionData* out);
+
+  ReplicaManager& replicas_;
+  Stream& stream_;
+  const BrokerId follower_;
+  const BrokerEpoch broker_epoch_;
+
+  absl::Mutex mu_;
+  absl::CondVar wake_;
+  std::map<Key, Credit> credits_ ABSL_GUARDED_BY(mu_);
+  // The high watermark last sent per partition, so an idle caught-up
+  // follower hears each HW move once.
+  std::map<Key, int64_t> hw_sent_ ABSL_GUARDED_BY(mu_);
+  int32_t max_bytes_ ABSL_GUARDED_BY(mu_);
+  int32_t partition_max_bytes_ ABSL_GUARDED_BY(mu_);
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int listener_id_ = -1;
+};
+
+}  // namespace fjord::broker

@@ -71,6 +71,9 @@ class ProducerBatch {
   // A retried batch is not sent again before this time (retry.backoff.ms).
   absl::Duration retry_not_before() const { return retry_not_before_; }
   void set_retry_not_before(absl::Duration t) { retry_not_before_ = t; }
+  // The error of the last failed attempt, reported if the batch expires.
+  const absl::Status& last_error() const { return last_error_; }
+  void set_last_error(absl::Status error) { last_error_ = std::move(error); }
   bool completed() const { return completed_; }
 
  private:
@@ -90,6 +93,7 @@ class ProducerBatch {
   int64_t reserved_bytes_ = 0;
   int attempts_ = 0;
   absl::Duration retry_not_before_ = absl::ZeroDuration();
+  absl::Status last_error_;
   bool completed_ = false;
 };
 

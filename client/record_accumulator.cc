@@ -28,11 +28,10 @@ int64_t EstimateRecordSize(std::optional<std::string_view> key,
 RecordAccumulator::RecordAccumulator(Options options, Clock& clock)
     : options_(options), clock_(clock), available_memory_(options.buffer_memory) {}
 
-absl::Status RecordAccumulator::Append(const TopicPartition& tp, int64_t timestamp_ms,
-                                       std::optional<std::string_view> key,
-                                       std::optional<std::string_view> value,
-                                       absl::Span<const storage::RecordHeader> headers,
-                                       SendCallback callback) {
+absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
+    const TopicPartition& tp, int64_t timestamp_ms, std::optional<std::string_view> key,
+    std::optional<std::string_view> value, absl::Span<const storage::RecordHeader> headers,
+    SendCallback callback) {
   const int64_t size = EstimateRecordSize(key, value, headers);
   const int64_t with_batch_header = size + static_cast<int64_t>(storage::kBatchHeaderSize);
   if (with_batch_header > options_.max_request_size) {
@@ -83,7 +82,11 @@ absl::Status RecordAccumulator::Append(const TopicPartition& tp, int64_t timesta
   }
   available_memory_ -= reserve;
   open->Append(timestamp_ms, key, value, headers, std::move(callback), reserve);
-  return absl::OkStatus();
+  AppendResult result;
+  result.new_batch = !fits;
+  result.batch_full = queue.batches.size() > 1 ||
+                      static_cast<int64_t>(open->estimated_size()) >= options_.batch_size;
+  return result;
 }
 
 bool RecordAccumulator::IsReadyLocked(const PartitionQueue& queue, absl::Duration now,
@@ -185,7 +188,10 @@ int RecordAccumulator::ExpireBatches() {
             "Expiring ", batch->record_count(), " record(s) for ", tp.topic, "-", tp.partition,
             ": ", absl::ToInt64Milliseconds(clock_.Monotonic() - batch->created()),
             " ms has passed since batch creation (delivery.timeout.ms=",
-            absl::ToInt64Milliseconds(options_.delivery_timeout), ")")),
+            absl::ToInt64Milliseconds(options_.delivery_timeout), ")",
+            batch->last_error().ok()
+                ? ""
+                : absl::StrCat("; last error: ", batch->last_error().message()))),
         -1);
     absl::MutexLock lock(&mu_);
     FinishLocked(*batch);

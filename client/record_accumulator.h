@@ -59,9 +59,15 @@ class RecordAccumulator {
   // record larger than max.request.size or buffer.memory fails at once with
   // InvalidArgument (Kafka's MESSAGE_TOO_LARGE); after Close, FailedPrecondition.
   // `callback` runs on the sender thread when the record completes.
-  absl::Status Append(const TopicPartition& tp, int64_t timestamp_ms,
-                      std::optional<std::string_view> key, std::optional<std::string_view> value,
-                      absl::Span<const storage::RecordHeader> headers, SendCallback callback);
+  struct AppendResult {
+    bool new_batch = false;   // the record opened a new batch
+    bool batch_full = false;  // its batch can take no more: wake the sender
+  };
+  absl::StatusOr<AppendResult> Append(const TopicPartition& tp, int64_t timestamp_ms,
+                                      std::optional<std::string_view> key,
+                                      std::optional<std::string_view> value,
+                                      absl::Span<const storage::RecordHeader> headers,
+                                      SendCallback callback);
 
   struct ReadyCheck {
     std::vector<TopicPartition> ready;  // sorted; each has a sendable batch now

@@ -29,10 +29,12 @@ class AccumulatorTest : public ::testing::Test {
 
   absl::Status Send(RecordAccumulator& acc, const TopicPartition& tp, std::string value,
                     std::vector<absl::StatusOr<RecordMetadata>>* results = nullptr) {
-    return acc.Append(tp, 1000, std::nullopt, value, {},
-                      [results](const absl::StatusOr<RecordMetadata>& r) {
-                        if (results) results->push_back(r);
-                      });
+    return acc
+        .Append(tp, 1000, std::nullopt, value, {},
+                [results](const absl::StatusOr<RecordMetadata>& r) {
+                  if (results) results->push_back(r);
+                })
+        .status();
   }
 
   ManualClock clock_;
@@ -48,6 +50,19 @@ TEST_F(AccumulatorTest, BatchWaitsForLingerThenBecomesReady) {
   check = acc.Ready();
   ASSERT_EQ(check.ready.size(), 1u);
   EXPECT_EQ(check.ready[0], kTp);
+}
+
+TEST_F(AccumulatorTest, AppendReportsNewAndFullBatches) {
+  RecordAccumulator acc(Options(), clock_);
+  auto first = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, nullptr);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->new_batch);
+  EXPECT_FALSE(first->batch_full);
+  auto second = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, nullptr);
+  EXPECT_FALSE(second->new_batch);
+  auto third = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, nullptr);
+  EXPECT_TRUE(third->new_batch);   // 1200 bytes would pass batch.size=1024
+  EXPECT_TRUE(third->batch_full);  // two batches queued: the first can go
 }
 
 TEST_F(AccumulatorTest, FullBatchIsReadyAtOnce) {

@@ -138,9 +138,10 @@ v1::ErrorCode ToErrorCode(const absl::Status& status) {
   }
 }
 
-std::string_view ErrorCodeName(v1::ErrorCode code) {
+const std::string& ErrorCodeName(v1::ErrorCode code) {
+  static const std::string* const kUnknown = new std::string("UNKNOWN_ERROR_CODE");
   const std::string& name = v1::ErrorCode_Name(code);
-  return name.empty() ? std::string_view("UNKNOWN_ERROR_CODE") : std::string_view(name);
+  return name.empty() ? *kUnknown : name;
 }
 
 }  // namespace fjord

@@ -14,6 +14,8 @@
 // UNKNOWN_SERVER_ERROR).
 #pragma once
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "proto/fjord/v1/errors.pb.h"
@@ -37,6 +39,6 @@ absl::StatusCode CanonicalCode(v1::ErrorCode code);
 bool IsRetriable(v1::ErrorCode code);
 
 // Kafka's name for the code, e.g. "NOT_LEADER_OR_FOLLOWER".
-std::string_view ErrorCodeName(v1::ErrorCode code);
+const std::string& ErrorCodeName(v1::ErrorCode code);
 
 }  // namespace fjord

@@ -15,4 +15,5 @@ if [ -z "$shim" ]; then
   exit 1
 fi
 export LD_PRELOAD="$shim${LD_PRELOAD:+:$LD_PRELOAD}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$(dirname "$shim")/suppressions.txt"
 exec "$@"

@@ -1,0 +1,205 @@
+// Producer behaviour against a scripted in-process broker: batching, key
+// partitioning, retries on NOT_LEADER with a metadata refresh, delivery
+// timeout, non-retriable errors, ordering across retries, buffer full.
+#include "client/producer.h"
+
+#include <gtest/gtest.h>
+
+#include "client/testing/scripted_broker.h"
+
+namespace fjord::client {
+namespace {
+
+using testing::ScriptedBroker;
+
+constexpr auto kWait = std::chrono::seconds(30);
+
+class ProducerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    b1_.Start();
+    b2_.Start();
+    SetLeaders({{"orders", {1, 1, 1}}});
+  }
+
+  void SetLeaders(std::map<std::string, std::vector<int32_t>> leaders) {
+    b1_.SetCluster({&b1_, &b2_}, leaders);
+    b2_.SetCluster({&b1_, &b2_}, leaders);
+  }
+
+  std::unique_ptr<Producer> MakeProducer(Properties extra = {}) {
+    Properties properties = {{"bootstrap.servers", b1_.address()},
+                             {"linger.ms", "1"},
+                             {"retry.backoff.ms", "10"},
+                             {"request.timeout.ms", "2000"}};
+    for (auto& [k, v] : extra) properties[k] = v;
+    auto config = ProducerConfig::FromProperties(properties);
+    EXPECT_TRUE(config.ok()) << config.status();
+    auto producer = Producer::Create(*config);
+    EXPECT_TRUE(producer.ok());
+    return std::move(*producer);
+  }
+
+  static absl::StatusOr<RecordMetadata> Get(std::future<absl::StatusOr<RecordMetadata>>& f) {
+    if (f.wait_for(kWait) != std::future_status::ready) {
+      return absl::DeadlineExceededError("test: send did not complete within 30 s");
+    }
+    return f.get();
+  }
+
+  ScriptedBroker b1_{1};
+  ScriptedBroker b2_{2};
+};
+
+TEST_F(ProducerTest, KeyedRecordsLandOnKafkasPartitionsWithConsecutiveOffsets) {
+  auto producer = MakeProducer();
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 300; ++i) {
+    futures.push_back(producer->Send(
+        {.topic = "orders", .key = "key-" + std::to_string(i % 10), .value = std::to_string(i)}));
+  }
+  producer->Flush();
+  std::map<int32_t, int64_t> next_offset;
+  for (int i = 0; i < 300; ++i) {
+    auto result = Get(futures[i]);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->partition, PartitionForKey("key-" + std::to_string(i % 10), 3));
+    EXPECT_EQ(result->offset, next_offset[result->partition]++) << "record " << i;
+  }
+  int64_t stored = 0;
+  for (int p = 0; p < 3; ++p) stored += b1_.Records("orders", p).size();
+  EXPECT_EQ(stored, 300);
+  // Batching: far fewer requests than records.
+  EXPECT_LT(b1_.produce_calls(), 100);
+}
+
+TEST_F(ProducerTest, RetriesOnNotLeaderAfterLeadershipMoves) {
+  auto producer = MakeProducer();
+  // Warm the client's metadata with broker 1 as leader, then move leadership.
+  ASSERT_TRUE(Get(*std::make_unique<std::future<absl::StatusOr<RecordMetadata>>>(
+                      producer->Send({.topic = "orders", .partition = 0, .value = "warm"})))
+                  .ok());
+  SetLeaders({{"orders", {2, 2, 2}}});
+  auto moved = producer->Send({.topic = "orders", .partition = 0, .value = "after-move"});
+  auto result = Get(moved);
+  ASSERT_TRUE(result.ok()) << result.status();
+  auto on_b2 = b2_.Records("orders", 0);
+  ASSERT_EQ(on_b2.size(), 1u);
+  EXPECT_EQ(on_b2[0].value, "after-move");
+  EXPECT_EQ(result->offset, 0);
+}
+
+TEST_F(ProducerTest, RetriableErrorsAreRetriedInOrder) {
+  auto producer = MakeProducer({{"max.in.flight.requests.per.connection", "1"}});
+  b1_.FailNextProduces(3, v1::NOT_ENOUGH_REPLICAS);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 50; ++i) {
+    futures.push_back(
+        producer->Send({.topic = "orders", .partition = 1, .value = std::to_string(i)}));
+  }
+  producer->Flush();
+  for (auto& f : futures) ASSERT_TRUE(Get(f).ok());
+  auto stored = b1_.Records("orders", 1);
+  ASSERT_EQ(stored.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(stored[i].value, std::to_string(i)) << "at " << i;
+}
+
+TEST_F(ProducerTest, NonRetriableErrorFailsWithoutRetry) {
+  auto producer = MakeProducer();
+  b1_.FailNextProduces(1, v1::MESSAGE_TOO_LARGE);
+  auto f = producer->Send({.topic = "orders", .partition = 0, .value = "v"});
+  auto result = Get(f);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("MESSAGE_TOO_LARGE"), std::string::npos)
+      << result.status();
+  EXPECT_EQ(b1_.produce_calls(), 1);
+}
+
+TEST_F(ProducerTest, DeliveryTimeoutEndsRetries) {
+  auto producer = MakeProducer({{"delivery.timeout.ms", "2500"}});
+  b1_.FailNextProduces(1 << 30, v1::NOT_ENOUGH_REPLICAS);
+  auto f = producer->Send({.topic = "orders", .partition = 0, .value = "v"});
+  auto result = Get(f);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("NOT_ENOUGH_REPLICAS"), std::string::npos)
+      << result.status();
+  EXPECT_NE(result.status().message().find("delivery.timeout.ms"), std::string::npos)
+      << result.status();
+  EXPECT_GT(b1_.produce_calls(), 1);
+}
+
+TEST_F(ProducerTest, UnknownTopicFailsAfterMaxBlock) {
+  auto producer = MakeProducer({{"max.block.ms", "300"}});
+  auto f = producer->Send({.topic = "missing", .value = "v"});
+  auto result = Get(f);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("missing"), std::string::npos);
+}
+
+TEST_F(ProducerTest, InvalidPartitionIsRejected) {
+  auto producer = MakeProducer();
+  auto f = producer->Send({.topic = "orders", .partition = 7, .value = "v"});
+  auto result = Get(f);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProducerTest, FullBufferBlocksThenFails) {
+  auto producer = MakeProducer({{"buffer.memory", "20000"},
+                                {"batch.size", "2000"},
+                                {"max.block.ms", "200"},
+                                {"delivery.timeout.ms", "60000"},
+                                {"request.timeout.ms", "30000"}});
+  b1_.HoldProduces();
+  absl::Status last;
+  int sent = 0;
+  for (int i = 0; i < 100 && last.ok(); ++i) {
+    auto f = producer->Send({.topic = "orders", .partition = 0, .value = std::string(900, 'x')});
+    if (f.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
+      last = f.get().status();
+    } else {
+      ++sent;
+    }
+  }
+  EXPECT_EQ(last.code(), absl::StatusCode::kDeadlineExceeded) << last;
+  EXPECT_NE(last.message().find("max blocking time 200 ms"), std::string::npos) << last;
+  EXPECT_GT(sent, 5);
+  b1_.Release();
+  producer->Flush();
+}
+
+TEST_F(ProducerTest, CallbackRunsWithMetadata) {
+  auto producer = MakeProducer();
+  absl::Mutex mu;
+  std::optional<absl::StatusOr<RecordMetadata>> seen;
+  auto f = producer->Send({.topic = "orders", .partition = 2, .key = "k", .value = "vv"},
+                          [&](const absl::StatusOr<RecordMetadata>& r) {
+                            absl::MutexLock lock(&mu);
+                            seen = r;
+                          });
+  ASSERT_TRUE(Get(f).ok());
+  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(seen.has_value());
+  ASSERT_TRUE(seen->ok());
+  EXPECT_EQ((*seen)->partition, 2);
+  EXPECT_EQ((*seen)->serialized_key_size, 1);
+  EXPECT_EQ((*seen)->serialized_value_size, 2);
+}
+
+TEST_F(ProducerTest, CloseWithTimeoutFailsWhatCannotBeSent) {
+  auto producer = MakeProducer({{"request.timeout.ms", "30000"}, {"delivery.timeout.ms", "60000"}});
+  b1_.HoldProduces();
+  auto first = producer->Send({.topic = "orders", .partition = 0, .value = "held"});
+  auto f = producer->Send({.topic = "orders", .partition = 0, .value = "queued"});
+  std::thread releaser([&] {
+    absl::SleepFor(absl::Milliseconds(500));
+    b1_.Release();
+  });
+  producer->Close(absl::Milliseconds(100));
+  releaser.join();
+  // Every future completes one way or the other: nothing is left hanging.
+  EXPECT_EQ(first.wait_for(kWait), std::future_status::ready);
+  EXPECT_EQ(f.wait_for(kWait), std::future_status::ready);
+}
+
+}  // namespace
+}  // namespace fjord::client

@@ -1,0 +1,70 @@
+// A scripted, in-process BrokerService for the SDK's unit tests: it answers
+// Metadata from a table the test controls, validates Produce batches with
+// the real storage codec and stores them in memory, and can be told to fail
+// the next N produce attempts with a given error code or to hold responses.
+// It is a test double for client logic (retries, leader moves, timeouts);
+// end-to-end tests run against the real broker.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/fjord/v1/broker.grpc.pb.h"
+
+namespace fjord::client::testing {
+
+class ScriptedBroker final : public v1::BrokerService::Service {
+ public:
+  struct StoredRecord {
+    int64_t offset;
+    std::string key;
+    std::string value;
+  };
+
+  explicit ScriptedBroker(int32_t id);
+  ~ScriptedBroker() override;
+
+  // Starts serving on 127.0.0.1 with a free port.
+  void Start();
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  int32_t id() const { return id_; }
+  int port() const { return port_; }
+
+  // The cluster view every Metadata call returns: brokers and, per topic,
+  // partition leaders (broker ids).
+  void SetCluster(std::vector<ScriptedBroker*> brokers,
+                  std::map<std::string, std::vector<int32_t>> leaders);
+  // Fail the next `count` produce attempts for every partition with `code`.
+  void FailNextProduces(int count, v1::ErrorCode code);
+  // Hold (do not answer) produce requests until Release().
+  void HoldProduces();
+  void Release();
+
+  std::vector<StoredRecord> Records(const std::string& topic, int32_t partition);
+  int produce_calls();
+
+  grpc::Status Metadata(grpc::ServerContext*, const v1::MetadataRequest*,
+                        v1::MetadataResponse*) override;
+  grpc::Status Produce(grpc::ServerContext*, const v1::ProduceRequest*,
+                       v1::ProduceResponse*) override;
+
+ private:
+  const int32_t id_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+
+  absl::Mutex mu_;                                                     // guards everything below
+  std::vector<std::pair<int32_t, int>> brokers_ ABSL_GUARDED_BY(mu_);  // id, port
+  std::map<std::string, std::vector<int32_t>> leaders_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, int32_t>, std::vector<StoredRecord>> logs_ ABSL_GUARDED_BY(mu_);
+  int fail_count_ ABSL_GUARDED_BY(mu_) = 0;
+  v1::ErrorCode fail_code_ ABSL_GUARDED_BY(mu_) = v1::NONE;
+  bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  int produce_calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace fjord::client::testing

@@ -237,6 +237,7 @@ void Replica::UpdateFollower(BrokerId follower, BrokerEpoch broker_epoch, Offset
       p.last_caught_up = std::max(p.last_caught_up, p.last_fetch);
     }
     p.broker_epoch = broker_epoch;
+    p.connected = true;
     p.log_end = log_end;
     p.flushed = std::max(p.flushed, flushed);
     p.last_fetch = now;
@@ -258,6 +259,12 @@ void Replica::UpdateFollowerFlushed(BrokerId follower, Offset flushed) {
     hw_moved = MaybeAdvanceHwLocked();
   }
   if (hw_moved) Changed();
+}
+
+void Replica::FollowerDisconnected(BrokerId follower) {
+  absl::MutexLock lock(&mu_);
+  auto it = followers_.find(follower);
+  if (it != followers_.end()) it->second.connected = false;
 }
 
 void Replica::OnLocalFlush() {
@@ -291,7 +298,8 @@ std::optional<IsrProposal> Replica::NextProposalLocked() {
   for (BrokerId b : state_.isr) {
     if (b != local_) {
       auto it = followers_.find(b);
-      const bool caught_up_now = it != followers_.end() && it->second.log_end >= leader_end;
+      const bool caught_up_now =
+          it != followers_.end() && it->second.connected && it->second.log_end >= leader_end;
       if (it == followers_.end() ||
           (!caught_up_now && now - it->second.last_caught_up > config_.replica_lag_time_max)) {
         changed = true;

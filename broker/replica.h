@@ -100,6 +100,10 @@ class Replica {
   // durable offset. Moves the HW and may propose an ISR expansion.
   void UpdateFollower(BrokerId follower, BrokerEpoch broker_epoch, Offset log_end, Offset flushed);
   void UpdateFollowerFlushed(BrokerId follower, Offset flushed);
+  // The follower's fetch stream closed: from now on it counts as caught up
+  // only until replica.lag.time.max.ms after its last caught-up time, even if
+  // no new data arrives (an idle partition must still notice a dead follower).
+  void FollowerDisconnected(BrokerId follower);
   // Timer: proposes removing followers that lag (replica.lag.time.max.ms), and
   // re-proposes after a failed proposal.
   void MaybeShrinkIsr();
@@ -152,6 +156,7 @@ class Replica {
     absl::Duration last_caught_up = absl::InfiniteDuration() * -1;
     absl::Duration last_fetch = absl::InfiniteDuration() * -1;
     Offset leader_end_at_last_fetch{-1};
+    bool connected = false;
   };
 
   Offset AckOffset(const FollowerProgress& p) const;

@@ -137,6 +137,20 @@ TEST_F(ReplicaTest, IsrKeepsCaughtUpFollowerAndDropsLaggingOne) {
   EXPECT_EQ(r->high_watermark(), Offset(4)) << "HW no longer waits for broker 3";
 }
 
+TEST_F(ReplicaTest, DisconnectedIdleFollowerLeavesIsrAfterTheLagTime) {
+  auto r = Make("/p", kB1);
+  r->BecomeLeader(State(1, kB1, {kB1, kB2}, {kB1, kB2}));
+  ASSERT_TRUE(r->AppendRecords(MakeBatches(2, 1), true).ok());
+  r->UpdateFollower(kB2, BrokerEpoch(1), Offset(2), Offset(2));
+  clock_.Advance(absl::Seconds(31));
+  r->MaybeShrinkIsr();
+  EXPECT_EQ(sender_.pending(), 0u) << "connected and caught up with an idle leader";
+  r->FollowerDisconnected(kB2);
+  r->MaybeShrinkIsr();
+  ASSERT_EQ(sender_.pending(), 1u);
+  EXPECT_EQ(sender_.last().isr.size(), 1u);
+}
+
 TEST_F(ReplicaTest, FollowerReachingHighWatermarkIsProposedForIsr) {
   auto r = Make("/p", kB1);
   r->BecomeLeader(State(1, kB1, {kB1, kB2}));

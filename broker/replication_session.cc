@@ -46,12 +46,18 @@ void ReplicationSession::Run(const v1::ReplicaFetchRequest& first) {
   std::thread sender([this] { SendLoop(); });
   v1::ReplicaFetchRequest request;
   while (stream_.Read(&request)) Receive(request);
+  std::set<Key> seen;
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
     wake_.Signal();
+    seen = seen_;
   }
   sender.join();
+  for (const Key& key : seen) {
+    std::shared_ptr<Replica> r = replicas_.Get(key.first, PartitionId(key.second));
+    if (r) r->FollowerDisconnected(follower_);
+  }
   spdlog::info("replica fetch stream from broker {} closed", follower_.value());
 }
 
@@ -70,6 +76,7 @@ void ReplicationSession::Receive(const v1::ReplicaFetchRequest& request) {
       const Key key{controller::Uuid::FromProto(p.topic_id()), p.partition()};
       Credit credit{p, replicas_.Get(key.first, PartitionId(key.second))};
       if (credit.replica) progress.emplace_back(credit.replica, p);
+      seen_.insert(key);
       credits_[key] = std::move(credit);
     }
     dirty_ = true;

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -53,6 +54,8 @@ class ReplicationSession {
   // The high watermark last sent per partition, so an idle caught-up
   // follower hears each HW move once.
   std::map<Key, int64_t> hw_sent_ ABSL_GUARDED_BY(mu_);
+  // Every partition this follower fetched on the stream (told when it ends).
+  std::set<Key> seen_ ABSL_GUARDED_BY(mu_);
   int32_t max_bytes_ ABSL_GUARDED_BY(mu_);
   int32_t partition_max_bytes_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;

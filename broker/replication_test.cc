@@ -1,0 +1,157 @@
+// Brokers replicating over real ReplicaFetch streams on loopback, in one
+// process, with the TestCluster's stand-in controller answering
+// AlterPartition. Waits are bounded and name what they waited for.
+#include <functional>
+#include <string>
+
+#include "broker/test_cluster.h"
+#include "broker/test_util.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+
+namespace fjord::broker {
+namespace {
+
+using testing::MakeBatches;
+using testing::TestCluster;
+
+constexpr absl::Duration kWaitLimit = absl::Seconds(30);
+
+void WaitFor(const std::function<bool()>& condition, const std::string& what) {
+  const absl::Time limit = absl::Now() + kWaitLimit;
+  while (!condition()) {
+    ASSERT_LT(absl::Now(), limit) << "timed out waiting for " << what;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+v1::ErrorCode Produce(v1::BrokerService::Stub& stub, const std::string& topic, std::string records,
+                      int32_t acks, int64_t* base_offset = nullptr) {
+  v1::ProduceRequest req;
+  req.set_acks(acks);
+  req.set_timeout_ms(20000);
+  auto* t = req.add_topic_data();
+  t->set_topic(topic);
+  auto* pd = t->add_partition_data();
+  pd->set_partition(0);
+  pd->set_records(std::move(records));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::ProduceResponse resp;
+  grpc::Status s = stub.Produce(&ctx, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  if (!s.ok()) return v1::UNKNOWN_SERVER_ERROR;
+  const auto& r = resp.responses(0).partition_responses(0);
+  if (base_offset != nullptr) *base_offset = r.base_offset();
+  return r.error_code();
+}
+
+// Every stored byte of `r`'s log below `end`.
+std::string ReadAll(const Replica& r, Offset end) {
+  std::string out;
+  Offset next(0);
+  while (next < end) {
+    absl::StatusOr<std::string> bytes = r.log().Read(next, 1 << 20, end);
+    EXPECT_TRUE(bytes.ok()) << bytes.status();
+    if (!bytes.ok() || bytes->empty()) break;
+    storage::BatchIterator it(*bytes);
+    while (it.Next()) next = it.header().next_offset();
+    out += *bytes;
+  }
+  return out;
+}
+
+std::shared_ptr<Replica> ReplicaOf(TestCluster& c, int32_t broker, const std::string& topic) {
+  return c.broker(broker).replicas().Get(topic, PartitionId(0));
+}
+
+std::vector<BrokerId> Isr(TestCluster& c, const std::string& topic) {
+  return c.partition(topic, 0).isr;
+}
+
+TEST(ReplicationTest, AcksAllReachesEveryReplicaAndLogsAreIdentical) {
+  TestCluster cluster(3);
+  cluster.CreateTopic("t", {{1, 2, 3}});
+  auto stub = cluster.Stub(1);
+  int64_t expected_offset = 0;
+  for (int i = 0; i < 50; ++i) {
+    int64_t base = -1;
+    ASSERT_EQ(Produce(*stub, "t", MakeBatches(1, 3, "r" + std::to_string(i)), -1, &base), v1::NONE);
+    EXPECT_EQ(base, expected_offset);
+    expected_offset += 3;
+  }
+  auto leader = ReplicaOf(cluster, 1, "t");
+  EXPECT_EQ(leader->high_watermark(), Offset(150)) << "acks=all returned, so the HW passed";
+  for (int32_t b : {2, 3}) {
+    auto follower = ReplicaOf(cluster, b, "t");
+    WaitFor([&] { return follower->high_watermark() == Offset(150); },
+            "follower " + std::to_string(b) + " to learn the high watermark");
+    EXPECT_EQ(follower->log().flushed_offset(), Offset(150));
+    EXPECT_EQ(ReadAll(*follower, Offset(150)), ReadAll(*leader, Offset(150)));
+  }
+  EXPECT_EQ(Isr(cluster, "t").size(), 3u);
+}
+
+TEST(ReplicationTest, IsrShrinksWhenFollowersStopAndExpandsWhenTheyReturn) {
+  BrokerServerOptions options;
+  options.replica.min_insync_replicas = 2;
+  options.replica.replica_lag_time_max = absl::Milliseconds(300);
+  options.isr_check_interval = absl::Milliseconds(20);
+  TestCluster cluster(3, options);
+  cluster.CreateTopic("t", {{1, 2, 3}});
+  auto stub = cluster.Stub(1);
+  ASSERT_EQ(Produce(*stub, "t", MakeBatches(2, 1), -1), v1::NONE);
+
+  cluster.StopBroker(3);
+  // Waits for broker 3 to leave the ISR, then succeeds with 2 of 3.
+  ASSERT_EQ(Produce(*stub, "t", MakeBatches(1, 1, "two-of-three"), -1), v1::NONE);
+  EXPECT_EQ(Isr(cluster, "t"), (std::vector<BrokerId>{BrokerId(1), BrokerId(2)}));
+
+  cluster.StopBroker(2);
+  WaitFor([&] { return Isr(cluster, "t").size() == 1; }, "broker 2 to leave the ISR");
+  const Offset end = ReplicaOf(cluster, 1, "t")->log_end_offset();
+  EXPECT_EQ(Produce(*stub, "t", MakeBatches(1, 1, "refused"), -1), v1::NOT_ENOUGH_REPLICAS);
+  EXPECT_EQ(ReplicaOf(cluster, 1, "t")->log_end_offset(), end) << "nothing appended";
+  EXPECT_EQ(Produce(*stub, "t", MakeBatches(1, 1, "acks1"), 1), v1::NONE) << "acks=1 still works";
+
+  cluster.StartBroker(2);
+  cluster.StartBroker(3);
+  WaitFor([&] { return Isr(cluster, "t").size() == 3; }, "brokers 2 and 3 to rejoin the ISR");
+  ASSERT_EQ(Produce(*stub, "t", MakeBatches(1, 1, "back"), -1), v1::NONE);
+  auto leader = ReplicaOf(cluster, 1, "t");
+  const Offset hw = leader->high_watermark();
+  for (int32_t b : {2, 3}) {
+    auto follower = ReplicaOf(cluster, b, "t");
+    WaitFor([&] { return follower->high_watermark() == hw; }, "follower high watermark");
+    EXPECT_EQ(ReadAll(*follower, hw), ReadAll(*leader, hw));
+  }
+}
+
+TEST(ReplicationTest, FollowerTruncatesItsDivergentSuffixAfterALeaderChange) {
+  TestCluster cluster(2);
+  cluster.CreateTopic("t", {{1, 2}});
+  ASSERT_EQ(Produce(*cluster.Stub(1), "t", MakeBatches(3, 1, "committed"), -1), v1::NONE);
+  cluster.StopBroker(2);
+  // Appended on broker 1 only, never committed.
+  ASSERT_EQ(Produce(*cluster.Stub(1), "t", MakeBatches(2, 1, "lost"), 1), v1::NONE);
+  EXPECT_EQ(ReplicaOf(cluster, 1, "t")->log_end_offset(), Offset(5));
+  cluster.StopBroker(1);
+  cluster.StartBroker(2);
+  cluster.ElectLeader("t", 0, 2, {2});
+  ASSERT_EQ(Produce(*cluster.Stub(2), "t", MakeBatches(4, 1, "new-leader"), 1), v1::NONE);
+  cluster.StartBroker(1);  // Follows broker 2 at epoch 1.
+  auto leader = ReplicaOf(cluster, 2, "t");
+  auto follower = ReplicaOf(cluster, 1, "t");
+  WaitFor(
+      [&] {
+        return follower->log_end_offset() == Offset(7) &&
+               follower->high_watermark() == leader->high_watermark();
+      },
+      "broker 1 to truncate to 3 and copy the new leader's 4 records");
+  EXPECT_EQ(ReadAll(*follower, Offset(7)), ReadAll(*leader, Offset(7)));
+  // Fetch from the new leader never shows records above its high watermark.
+  EXPECT_LE(leader->high_watermark(), leader->log_end_offset());
+}
+
+}  // namespace
+}  // namespace fjord::broker

@@ -114,6 +114,7 @@ absl::Status PartitionLog::Recover() {
   for (Segment* seg : scanned) {
     RETURN_IF_ERROR(seg->SyncLog());
     RETURN_IF_ERROR(seg->SyncIndexes());
+    if (seg != &active()) seg->ReleaseIndex();
   }
   RETURN_IF_ERROR(fs_.SyncDir(dir_));
   RETURN_IF_ERROR(WriteOffsetCheckpoint(fs_, dir_, kRecoveryPointFile, log_end));

@@ -89,7 +89,10 @@ absl::Status Segment::LoadClean(int64_t index_interval_bytes) {
                          Track(h, pos + h.size_bytes());
                          return true;
                        }));
-      if (end.problem.ok() && end.position == file_size) return absl::OkStatus();
+      if (end.problem.ok() && end.position == file_size) {
+        index_.Release();
+        return absl::OkStatus();
+      }
     }
   }
   // Damaged or inconsistent indexes: rebuild from the log; everything here
@@ -98,7 +101,10 @@ absl::Status Segment::LoadClean(int64_t index_interval_bytes) {
   size_ = 0;
   max_timestamp_ = -1;
   bool truncated = false;
-  return Recover(Offset(std::numeric_limits<int64_t>::max()), index_interval_bytes, &truncated);
+  RETURN_IF_ERROR(
+      Recover(Offset(std::numeric_limits<int64_t>::max()), index_interval_bytes, &truncated));
+  index_.Release();
+  return absl::OkStatus();
 }
 
 absl::Status Segment::Recover(Offset recovery_point, int64_t index_interval_bytes,
@@ -140,8 +146,8 @@ absl::Status Segment::Append(std::string_view batch, const BatchHeader& h,
 absl::StatusOr<std::pair<uint64_t, BatchHeader>> Segment::FindBatch(Offset offset) const {
   if (offset >= next_) return absl::NotFoundError("offset past segment end");
   const int32_t relative = offset < base_ ? 0 : static_cast<int32_t>(offset - base_);
-  ScanOptions options{.from_position = static_cast<uint64_t>(index_.LookupPosition(relative)),
-                      .chunk_bytes = 16 << 10};
+  ASSIGN_OR_RETURN(const int32_t from, index_.LookupPosition(relative));
+  ScanOptions options{.from_position = static_cast<uint64_t>(from), .chunk_bytes = 16 << 10};
   std::optional<std::pair<uint64_t, BatchHeader>> found;
   ASSIGN_OR_RETURN(ScanEnd end,
                    ScanBatches(*log_, options, [&](uint64_t pos, const BatchHeader& h) {
@@ -188,10 +194,12 @@ absl::StatusOr<std::string> Segment::Read(Offset offset, size_t max_bytes,
 
 absl::StatusOr<std::optional<Offset>> Segment::FindOffsetForTimestamp(int64_t timestamp_ms) const {
   if (max_timestamp_ < timestamp_ms) return std::optional<Offset>();
-  const int32_t before = index_.LookupBeforeTimestamp(timestamp_ms);
-  ScanOptions options{
-      .from_position = before < 0 ? 0 : static_cast<uint64_t>(index_.LookupPosition(before)),
-      .chunk_bytes = 64 << 10};
+  ASSIGN_OR_RETURN(const int32_t before, index_.LookupBeforeTimestamp(timestamp_ms));
+  int32_t from = 0;
+  if (before >= 0) {
+    ASSIGN_OR_RETURN(from, index_.LookupPosition(before));
+  }
+  ScanOptions options{.from_position = static_cast<uint64_t>(from), .chunk_bytes = 64 << 10};
   std::optional<Offset> found;
   ASSIGN_OR_RETURN(ScanEnd end, ScanBatches(*log_, options, [&](uint64_t, const BatchHeader& h) {
                      if (h.max_timestamp < timestamp_ms) return true;
@@ -236,7 +244,9 @@ absl::Status Segment::Close() {
         index_.OnClose(max_timestamp_, static_cast<int32_t>(offset_of_max_timestamp_ - base_)));
   }
   RETURN_IF_ERROR(log_->Sync());
-  return index_.Sync();
+  RETURN_IF_ERROR(index_.Sync());
+  index_.Release();
+  return absl::OkStatus();
 }
 
 absl::Status Segment::Delete() {

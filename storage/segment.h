@@ -76,10 +76,13 @@ class Segment {
   // `offset` goes whole), then syncs. Afterwards next_offset() <= offset.
   absl::Status TruncateTo(Offset offset, int64_t index_interval_bytes);
 
-  // On roll: final time-index entry, then fsync of the log and indexes.
+  // On roll: final time-index entry, fsync of the log and indexes, and the
+  // in-memory index copies released (segment_index.h).
   absl::Status Close();
   absl::Status SyncLog() { return log_->Sync(); }
   absl::Status SyncIndexes() { return index_.Sync(); }
+  // Drops the in-memory index copies of a segment no longer appended to.
+  void ReleaseIndex() { index_.Release(); }
   // Unlinks the three files.
   absl::Status Delete();
 

@@ -56,8 +56,10 @@ absl::StatusOr<bool> SegmentIndex::Load(uint64_t log_size) {
     }
     times_.push_back(e);
   }
-  max_timestamp_ = max_indexed_timestamp();
+  max_indexed_timestamp_ = times_.empty() ? -1 : times_.back().timestamp;
+  max_timestamp_ = max_indexed_timestamp_;
   bytes_since_entry_ = 0;
+  resident_ = true;
   return true;
 }
 
@@ -67,11 +69,13 @@ absl::Status SegmentIndex::AppendTime(int64_t timestamp, int32_t relative_offset
   StoreBe32(buf + 8, static_cast<uint32_t>(relative_offset));
   RETURN_IF_ERROR(time_file_->Append(std::string_view(buf, sizeof(buf))));
   times_.push_back({timestamp, relative_offset});
+  max_indexed_timestamp_ = timestamp;
   return absl::OkStatus();
 }
 
 absl::Status SegmentIndex::OnBatch(int32_t relative_offset, int32_t position, int64_t max_timestamp,
                                    uint32_t size, int64_t index_interval_bytes) {
+  RETURN_IF_ERROR(EnsureResident());
   max_timestamp_ = std::max(max_timestamp_, max_timestamp);
   if (offsets_.empty() || bytes_since_entry_ >= index_interval_bytes) {
     char buf[kOffsetIndexEntrySize];
@@ -89,6 +93,7 @@ absl::Status SegmentIndex::OnBatch(int32_t relative_offset, int32_t position, in
 }
 
 absl::Status SegmentIndex::OnClose(int64_t max_timestamp, int32_t relative_offset) {
+  RETURN_IF_ERROR(EnsureResident());
   max_timestamp_ = std::max(max_timestamp_, max_timestamp);
   if (max_timestamp_ > max_indexed_timestamp()) {
     return AppendTime(max_timestamp_, relative_offset);
@@ -101,6 +106,8 @@ absl::Status SegmentIndex::Reset() {
   times_.clear();
   bytes_since_entry_ = 0;
   max_timestamp_ = -1;
+  max_indexed_timestamp_ = -1;
+  resident_ = true;
   RETURN_IF_ERROR(offset_file_->Truncate(0));
   return time_file_->Truncate(0);
 }
@@ -116,17 +123,87 @@ absl::Status SegmentIndex::Unlink(FileSystem& fs, const std::string& offset_path
   return fs.Unlink(time_path);
 }
 
-int32_t SegmentIndex::LookupPosition(int32_t relative_offset) const {
-  auto it = std::upper_bound(
-      offsets_.begin(), offsets_.end(), relative_offset,
-      [](int32_t rel, const OffsetIndexEntry& e) { return rel < e.relative_offset; });
-  return it == offsets_.begin() ? 0 : std::prev(it)->position;
+void SegmentIndex::Release() {
+  offsets_ = {};
+  times_ = {};
+  resident_ = false;
 }
 
-int32_t SegmentIndex::LookupBeforeTimestamp(int64_t timestamp) const {
-  auto it = std::lower_bound(times_.begin(), times_.end(), timestamp,
-                             [](const TimeIndexEntry& e, int64_t ts) { return e.timestamp < ts; });
-  return it == times_.begin() ? -1 : std::prev(it)->relative_offset;
+absl::Status SegmentIndex::EnsureResident() {
+  if (resident_) return absl::OkStatus();
+  const uint64_t offsets = offset_file_->Size() / kOffsetIndexEntrySize;
+  for (uint64_t i = 0; i < offsets; ++i) {
+    ASSIGN_OR_RETURN(OffsetIndexEntry e, ReadOffsetEntry(i));
+    offsets_.push_back(e);
+  }
+  const uint64_t times = time_file_->Size() / kTimeIndexEntrySize;
+  for (uint64_t i = 0; i < times; ++i) {
+    ASSIGN_OR_RETURN(TimeIndexEntry e, ReadTimeEntry(i));
+    times_.push_back(e);
+  }
+  resident_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OffsetIndexEntry> SegmentIndex::ReadOffsetEntry(uint64_t i) const {
+  char buf[kOffsetIndexEntrySize];
+  ASSIGN_OR_RETURN(size_t n, offset_file_->ReadAt(i * sizeof(buf), sizeof(buf), buf));
+  if (n != sizeof(buf)) return absl::DataLossError("offset index shrank");
+  return OffsetIndexEntry{static_cast<int32_t>(LoadBe32(buf)),
+                          static_cast<int32_t>(LoadBe32(buf + 4))};
+}
+
+absl::StatusOr<TimeIndexEntry> SegmentIndex::ReadTimeEntry(uint64_t i) const {
+  char buf[kTimeIndexEntrySize];
+  ASSIGN_OR_RETURN(size_t n, time_file_->ReadAt(i * sizeof(buf), sizeof(buf), buf));
+  if (n != sizeof(buf)) return absl::DataLossError("time index shrank");
+  return TimeIndexEntry{static_cast<int64_t>(LoadBe64(buf)),
+                        static_cast<int32_t>(LoadBe32(buf + 8))};
+}
+
+absl::StatusOr<int32_t> SegmentIndex::LookupPosition(int32_t relative_offset) const {
+  if (resident_) {
+    auto it = std::upper_bound(
+        offsets_.begin(), offsets_.end(), relative_offset,
+        [](int32_t rel, const OffsetIndexEntry& e) { return rel < e.relative_offset; });
+    return it == offsets_.begin() ? 0 : std::prev(it)->position;
+  }
+  // Binary search on the file: first entry with a larger relative offset.
+  uint64_t lo = 0, hi = offset_file_->Size() / kOffsetIndexEntrySize;
+  int32_t position = 0;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    ASSIGN_OR_RETURN(OffsetIndexEntry e, ReadOffsetEntry(mid));
+    if (e.relative_offset <= relative_offset) {
+      position = e.position;
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return position;
+}
+
+absl::StatusOr<int32_t> SegmentIndex::LookupBeforeTimestamp(int64_t timestamp) const {
+  if (resident_) {
+    auto it =
+        std::lower_bound(times_.begin(), times_.end(), timestamp,
+                         [](const TimeIndexEntry& e, int64_t ts) { return e.timestamp < ts; });
+    return it == times_.begin() ? -1 : std::prev(it)->relative_offset;
+  }
+  uint64_t lo = 0, hi = time_file_->Size() / kTimeIndexEntrySize;
+  int32_t relative = -1;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    ASSIGN_OR_RETURN(TimeIndexEntry e, ReadTimeEntry(mid));
+    if (e.timestamp < timestamp) {
+      relative = e.relative_offset;
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return relative;
 }
 
 }  // namespace fjord::storage

@@ -33,15 +33,27 @@ TEST(SegmentIndexTest, EntriesEveryIntervalAndLookups) {
   ASSERT_EQ(index->offsets().size(), 4u);
   EXPECT_EQ(index->offsets()[1].relative_offset, 6);
   EXPECT_EQ(index->offsets()[1].position, 300);
-  EXPECT_EQ(index->LookupPosition(0), 0);
-  EXPECT_EQ(index->LookupPosition(5), 0);
-  EXPECT_EQ(index->LookupPosition(7), 300);
-  EXPECT_EQ(index->LookupPosition(100), 900);
-  // Time entries follow the offset entries: (1000,0) (1030,6) (1060,12) (1090,18).
-  EXPECT_EQ(index->LookupBeforeTimestamp(1000), -1);
-  EXPECT_EQ(index->LookupBeforeTimestamp(1031), 6);
-  EXPECT_EQ(fs.Contents(kOffsets)->size(), 4 * kOffsetIndexEntrySize);
-  EXPECT_EQ(fs.Contents(kTimes)->size(), 4 * kTimeIndexEntrySize);
+  // The same answers from memory and, once released, from the files.
+  for (bool released : {false, true}) {
+    if (released) index->Release();
+    EXPECT_EQ(index->resident(), !released);
+    EXPECT_EQ(*index->LookupPosition(0), 0);
+    EXPECT_EQ(*index->LookupPosition(5), 0);
+    EXPECT_EQ(*index->LookupPosition(6), 300);
+    EXPECT_EQ(*index->LookupPosition(7), 300);
+    EXPECT_EQ(*index->LookupPosition(100), 900);
+    // Time entries follow the offset entries: (1000,0) (1030,6) (1060,12) (1090,18).
+    EXPECT_EQ(*index->LookupBeforeTimestamp(1000), -1);
+    EXPECT_EQ(*index->LookupBeforeTimestamp(1031), 6);
+    EXPECT_EQ(*index->LookupBeforeTimestamp(5000), 18);
+  }
+  // Appending after a release reloads first, so nothing is lost.
+  ASSERT_TRUE(index->OnBatch(20, 1000, 2000, 100, 0).ok());
+  EXPECT_TRUE(index->resident());
+  EXPECT_EQ(index->offsets().size(), 5u);
+  EXPECT_EQ(*index->LookupPosition(25), 1000);
+  EXPECT_EQ(fs.Contents(kOffsets)->size(), 5 * kOffsetIndexEntrySize);
+  EXPECT_EQ(fs.Contents(kTimes)->size(), 5 * kTimeIndexEntrySize);
 }
 
 TEST(SegmentIndexTest, LoadAcceptsWhatItWrote) {

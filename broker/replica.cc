@@ -364,7 +364,10 @@ void Replica::OnProposalDone(LeaderEpoch epoch, const absl::StatusOr<PartitionSt
       return;
     }
     if (result->leader_epoch != epoch) return;  // The image applier handles a new epoch.
-    ApplyStateLocked(*result);
+    PartitionState state = *result;
+    // AlterPartition answers carry no replica list; it has not changed.
+    if (state.replicas.empty()) state.replicas = state_.replicas;
+    ApplyStateLocked(state);
     hw_moved = MaybeAdvanceHwLocked();
   }
   if (hw_moved) Changed();

@@ -1,0 +1,166 @@
+#include "broker/broker_config.h"
+
+#include <functional>
+#include <limits>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+
+namespace fjord::broker {
+namespace {
+
+template <typename T>
+absl::Status ParseInt(const std::string& key, const std::string& value, T min, T* out) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(value, &v) || v < static_cast<int64_t>(min) ||
+      v > static_cast<int64_t>(std::numeric_limits<T>::max())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(key, "=", value, ": expected an integer >= ", static_cast<int64_t>(min)));
+  }
+  *out = static_cast<T>(v);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Listener> ParseListener(const std::string& value) {
+  std::vector<std::string> entries = absl::StrSplit(value, ',', absl::SkipWhitespace());
+  if (entries.empty()) return absl::InvalidArgumentError("empty listener");
+  absl::string_view e = absl::StripAsciiWhitespace(entries[0]);
+  const size_t scheme = e.find("://");
+  const size_t colon = e.rfind(':');
+  Listener l;
+  if (scheme == absl::string_view::npos || colon == absl::string_view::npos || colon < scheme + 3 ||
+      !absl::SimpleAtoi(e.substr(colon + 1), &l.port) || l.port < 0 || l.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("listener '", e, "' is not NAME://host:port"));
+  }
+  l.name = absl::AsciiStrToUpper(e.substr(0, scheme));
+  l.host = std::string(e.substr(scheme + 3, colon - scheme - 3));
+  return l;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParseProperties(const std::string& text) {
+  std::map<std::string, std::string> out;
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#' || line[0] == '!') continue;
+    const size_t eq = line.find('=');
+    if (eq == absl::string_view::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("line ", line_no, ": expected key=value"));
+    }
+    out[std::string(absl::StripAsciiWhitespace(line.substr(0, eq)))] =
+        std::string(absl::StripAsciiWhitespace(line.substr(eq + 1)));
+  }
+  return out;
+}
+
+absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
+    const std::map<std::string, std::string>& properties) {
+  BrokerConfig c;
+  bool advertised_set = false;
+  using Setter = std::function<absl::Status(const std::string&, const std::string&)>;
+  auto str = [](std::string* field) -> Setter {
+    return [field](const std::string&, const std::string& v) {
+      *field = v;
+      return absl::OkStatus();
+    };
+  };
+  const std::map<std::string, Setter> setters = {
+      {"node.id", [&](auto& k, auto& v) { return ParseInt(k, v, 0, &c.node_id); }},
+      {"broker.id", [&](auto& k, auto& v) { return ParseInt(k, v, 0, &c.node_id); }},
+      {"cluster.id", str(&c.cluster_id)},
+      {"listeners",
+       [&](auto&, auto& v) {
+         ASSIGN_OR_RETURN(c.listener, ParseListener(v));
+         return absl::OkStatus();
+       }},
+      {"advertised.listeners",
+       [&](auto&, auto& v) {
+         ASSIGN_OR_RETURN(c.advertised, ParseListener(v));
+         advertised_set = true;
+         return absl::OkStatus();
+       }},
+      {"log.dirs", str(&c.log_dirs)},
+      {"log.dir", str(&c.log_dirs)},
+      {"controller.quorum.voters", str(&c.controller_quorum_voters)},
+      {"num.partitions", [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.num_partitions); }},
+      {"default.replication.factor",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.default_replication_factor); }},
+      {"min.insync.replicas",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.min_insync_replicas); }},
+      {"replica.lag.time.max.ms",
+       [&](auto& k, auto& v) { return ParseInt(k, v, int64_t{1}, &c.replica_lag_time_max_ms); }},
+      {"message.max.bytes",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 61, &c.message_max_bytes); }},
+      {"log.flush.policy",
+       [&](auto& k, auto& v) {
+         if (v != "always" && v != "relaxed") {
+           return absl::InvalidArgumentError(absl::StrCat(k, "=", v, ": always or relaxed"));
+         }
+         c.log_flush_policy = v;
+         return absl::OkStatus();
+       }},
+      {"log.segment.bytes",
+       [&](auto& k, auto& v) { return ParseInt(k, v, int64_t{1024}, &c.log_segment_bytes); }},
+      {"replica.fetch.max.bytes",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.replica_fetch_max_bytes); }},
+      {"replica.fetch.response.max.bytes",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.replica_fetch_response_max_bytes); }},
+      {"socket.request.max.bytes",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 1024, &c.socket_request_max_bytes); }},
+      {"broker.heartbeat.interval.ms",
+       [&](auto& k, auto& v) {
+         return ParseInt(k, v, int64_t{1}, &c.broker_heartbeat_interval_ms);
+       }},
+      {"broker.rack", str(&c.rack)},
+      {"metrics.listen", str(&c.metrics_listen)},
+      {"log.level", str(&c.log_level)},
+  };
+  for (const auto& [key, value] : properties) {
+    auto it = setters.find(key);
+    if (it == setters.end()) return absl::InvalidArgumentError("unknown setting " + key);
+    RETURN_IF_ERROR(it->second(key, value));
+  }
+  if (c.node_id < 0) return absl::InvalidArgumentError("node.id (or broker.id) is required");
+  if (c.log_dirs.empty()) return absl::InvalidArgumentError("log.dirs is required");
+  if (c.cluster_id.empty()) return absl::InvalidArgumentError("cluster.id is required");
+  if (!advertised_set) c.advertised = c.listener;
+  if (c.advertised.host.empty() || c.advertised.host == "0.0.0.0") {
+    return absl::InvalidArgumentError("advertised.listeners needs a host clients can reach");
+  }
+  if (c.advertised.name != c.listener.name) {
+    return absl::InvalidArgumentError("advertised.listeners names a listener not in listeners");
+  }
+  return c;
+}
+
+BrokerServerOptions BrokerConfig::ToServerOptions() const {
+  BrokerServerOptions o;
+  o.id = BrokerId(node_id);
+  o.cluster_id = cluster_id;
+  o.host = listener.host;
+  o.port = listener.port;
+  o.listener_name = listener.name;
+  o.log_dir = log_dirs;
+  o.replica.min_insync_replicas = min_insync_replicas;
+  o.replica.replica_lag_time_max = absl::Milliseconds(replica_lag_time_max_ms);
+  o.replica.batch_limits.max_batch_bytes = static_cast<size_t>(message_max_bytes);
+  o.log.batch_limits.max_batch_bytes = static_cast<size_t>(message_max_bytes);
+  o.log.segment_bytes = log_segment_bytes;
+  if (log_flush_policy == "relaxed") {
+    o.replica.durability = DurabilityMode::kRelaxed;
+    o.log.flush_policy = storage::FlushPolicy::kNever;
+  }
+  o.replica_fetch_max_bytes = replica_fetch_max_bytes;
+  o.replica_fetch_response_max_bytes = replica_fetch_response_max_bytes;
+  o.max_request_bytes = socket_request_max_bytes;
+  return o;
+}
+
+}  // namespace fjord::broker

@@ -1,0 +1,67 @@
+// BrokerConfig: fjord-broker's settings, named and defaulted as Kafka's
+// server.properties where the concept is Kafka's. Read from a properties
+// file (key=value lines, '#' comments) and then `--set key=value` overrides.
+//
+// Keys: node.id (alias broker.id), cluster.id, listeners,
+// advertised.listeners, log.dirs, controller.quorum.voters, num.partitions,
+// default.replication.factor, min.insync.replicas, replica.lag.time.max.ms,
+// message.max.bytes, log.flush.policy (always = fsync before acks, the
+// default | relaxed = page cache, HW on log end offsets), log.segment.bytes,
+// replica.fetch.max.bytes, replica.fetch.response.max.bytes,
+// socket.request.max.bytes, broker.heartbeat.interval.ms, broker.rack,
+// metrics.listen (host:port of /metrics), log.level.
+// num.partitions and default.replication.factor are validated and kept for
+// topic auto-creation, which this broker does not do yet.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/broker_server.h"
+
+namespace fjord::broker {
+
+struct Listener {
+  std::string name;  // e.g. PLAINTEXT
+  std::string host;
+  int port = 0;
+};
+
+// Parses "NAME://host:port" (the first entry of a comma-separated list).
+absl::StatusOr<Listener> ParseListener(const std::string& value);
+
+struct BrokerConfig {
+  int32_t node_id = -1;
+  std::string cluster_id;
+  Listener listener{"PLAINTEXT", "127.0.0.1", 9092};
+  Listener advertised{"PLAINTEXT", "127.0.0.1", 9092};
+  std::string log_dirs;
+  std::string controller_quorum_voters;
+  int32_t num_partitions = 1;
+  int32_t default_replication_factor = 1;
+  int32_t min_insync_replicas = 1;
+  int64_t replica_lag_time_max_ms = 30000;
+  int32_t message_max_bytes = 1048588;
+  std::string log_flush_policy = "always";
+  int64_t log_segment_bytes = int64_t{1} << 30;
+  int32_t replica_fetch_max_bytes = 1048576;
+  int32_t replica_fetch_response_max_bytes = 10485760;
+  int32_t socket_request_max_bytes = 104857600;
+  int64_t broker_heartbeat_interval_ms = 2000;
+  std::string rack;
+  std::string metrics_listen = "0.0.0.0:9308";
+  std::string log_level = "info";
+
+  // Applies `properties` over the defaults; unknown keys are errors (a typo
+  // must not silently leave a default in place).
+  static absl::StatusOr<BrokerConfig> FromProperties(
+      const std::map<std::string, std::string>& properties);
+  // The BrokerServer options these settings mean.
+  BrokerServerOptions ToServerOptions() const;
+};
+
+// key=value lines; '#' and '!' start comments; later keys win.
+absl::StatusOr<std::map<std::string, std::string>> ParseProperties(const std::string& text);
+
+}  // namespace fjord::broker

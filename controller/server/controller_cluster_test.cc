@@ -1,0 +1,295 @@
+// Multi-process test: three fjord-controller processes on loopback with free
+// ports. The test plays three brokers over gRPC, kills -9 the active
+// controller, and checks that another takes over, that every topic created
+// before the kill is there, and that a broker whose heartbeats stop is fenced
+// and loses its leaderships. Waits are bounded with clear messages; the
+// failover time is printed, not asserted.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "controller/metadata_delta.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/fjord/v1/controller.grpc.pb.h"
+
+namespace fjord::controller {
+namespace {
+
+constexpr absl::Duration kWaitMax = absl::Seconds(30);
+constexpr int kNodes = 3;
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string Binary() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* ws = std::getenv("TEST_WORKSPACE");
+  return absl::StrCat(srcdir ? srcdir : ".", "/", ws ? ws : "fjord",
+                      "/controller/server/fjord-controller");
+}
+
+int RunAndWait(std::vector<std::string> args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+class ControllerClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    root_ = std::filesystem::path(tmp ? tmp : "/tmp") / "controller_cluster";
+    std::filesystem::remove_all(root_);
+    std::vector<std::string> voters;
+    for (int i = 1; i <= kNodes; ++i) {
+      ports_[i] = FreePort();
+      voters.push_back(absl::StrCat(i, "@127.0.0.1:", ports_[i]));
+    }
+    voters_ = absl::StrJoin(voters, ",");
+    for (int i = 1; i <= kNodes; ++i) {
+      ASSERT_EQ(
+          RunAndWait({Binary(), "format", "--cluster.id=mp-cluster", absl::StrCat("--node.id=", i),
+                      "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + Dir(i)}),
+          0);
+      Start(i);
+      stubs_[i] = v1::ControllerService::NewStub(grpc::CreateChannel(
+          absl::StrCat("127.0.0.1:", ports_[i]), grpc::InsecureChannelCredentials()));
+    }
+  }
+  void TearDown() override {
+    stop_heartbeats_ = true;
+    if (heartbeats_.joinable()) heartbeats_.join();
+    for (auto& [i, pid] : pids_) {
+      if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  }
+
+  std::string Dir(int i) { return (root_ / absl::StrCat("c", i)).string(); }
+
+  void Start(int i) {
+    std::vector<std::string> args = {Binary(),
+                                     "start",
+                                     absl::StrCat("--node.id=", i),
+                                     "--controller.quorum.voters=" + voters_,
+                                     "--metadata.log.dir=" + Dir(i),
+                                     "--broker.session.timeout.ms=2000",
+                                     "--log.level=warn"};
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    pids_[i] = pid;
+  }
+
+  void Kill9(int i) {
+    kill(pids_[i], SIGKILL);
+    waitpid(pids_[i], nullptr, 0);
+    pids_[i] = -1;
+  }
+
+  // Sends a write to every live controller until one accepts it (follows
+  // NOT_CONTROLLER), within kWaitMax. Returns the node that answered.
+  template <typename Req, typename Resp, typename Rpc>
+  int Write(const Req& req, Resp* resp, Rpc rpc) {
+    const absl::Time deadline = absl::Now() + kWaitMax;
+    while (absl::Now() < deadline) {
+      for (int i = 1; i <= kNodes; ++i) {
+        if (pids_[i] <= 0) continue;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        Resp r;
+        grpc::Status s = (stubs_[i].get()->*rpc)(&ctx, req, &r);
+        if (s.ok() && r.error_code() != v1::NOT_CONTROLLER &&
+            r.error_code() != v1::REQUEST_TIMED_OUT) {
+          *resp = r;
+          return i;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ADD_FAILURE() << "no controller accepted the write within " << kWaitMax;
+    return -1;
+  }
+
+  // The committed image of controller `i`, read through FetchMetadata.
+  std::shared_ptr<const MetadataImage> FetchImage(int i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::FetchMetadataRequest req;
+    req.set_cluster_id("mp-cluster");
+    req.set_broker_id(-1);
+    req.set_broker_epoch(-1);
+    req.set_fetch_offset(0);
+    auto reader = stubs_[i]->FetchMetadata(&ctx, req);
+    auto image = MetadataImage::Empty();
+    std::unique_ptr<MetadataDelta> delta = std::make_unique<MetadataDelta>(image);
+    v1::MetadataBatch msg;
+    while (reader->Read(&msg)) {
+      if (msg.error_code() != v1::NONE) break;
+      if (msg.is_snapshot()) {
+        if (msg.has_snapshot_header())
+          delta = std::make_unique<MetadataDelta>(MetadataImage::Empty());
+        for (const auto& r : msg.snapshot_records()) EXPECT_TRUE(delta->Replay(r).ok());
+        if (msg.snapshot_done()) delta->SetOffset(Offset(msg.end_offset()));
+      }
+      for (const auto& e : msg.entries()) {
+        EXPECT_TRUE(delta->ReplayBatch(e.batch(), Offset(e.offset())).ok());
+      }
+      if (msg.end_offset() >= 0 && msg.end_offset() >= msg.high_watermark()) break;
+    }
+    ctx.TryCancel();
+    return delta->Apply();
+  }
+
+  std::filesystem::path root_;
+  std::map<int, int> ports_;
+  std::map<int, pid_t> pids_;
+  std::string voters_;
+  std::map<int, std::unique_ptr<v1::ControllerService::Stub>> stubs_;
+  std::atomic<bool> stop_heartbeats_{false};
+  std::thread heartbeats_;
+};
+
+TEST_F(ControllerClusterTest, KillTheActiveControllerLoseNothingAndFenceASilentBroker) {
+  using Stub = v1::ControllerService::Stub;
+  std::map<int32_t, int64_t> epochs;
+  int active = -1;
+  for (int32_t b = 0; b < 3; ++b) {
+    v1::RegisterBrokerRequest req;
+    req.set_broker_id(b);
+    req.set_cluster_id("mp-cluster");
+    req.mutable_incarnation_id()->set_high(b + 1);
+    req.mutable_incarnation_id()->set_low(42);
+    auto* l = req.add_listeners();
+    l->set_name("PLAINTEXT");
+    l->set_host("127.0.0.1");
+    l->set_port(19092 + b);
+    v1::RegisterBrokerResponse resp;
+    active = Write(req, &resp, &Stub::RegisterBroker);
+    ASSERT_EQ(resp.error_code(), v1::NONE) << resp.error_message();
+    epochs[b] = resp.broker_epoch();
+  }
+  auto heartbeat = [&](int32_t b) {
+    v1::BrokerHeartbeatRequest req;
+    req.set_broker_id(b);
+    req.set_broker_epoch(epochs[b]);
+    req.set_current_metadata_offset(1 << 30);  // the test "broker" is always caught up
+    v1::BrokerHeartbeatResponse resp;
+    Write(req, &resp, &Stub::BrokerHeartbeat);
+    return resp;
+  };
+  for (int32_t b = 0; b < 3; ++b) EXPECT_FALSE(heartbeat(b).is_fenced());
+  // Brokers 0 and 1 heartbeat from now on; broker 2 only until the kill.
+  std::atomic<bool> broker2_alive{true};
+  heartbeats_ = std::thread([&] {
+    while (!stop_heartbeats_) {
+      for (int32_t b = 0; b < 3; ++b) {
+        if (b < 2 || broker2_alive) heartbeat(b);
+      }
+      absl::SleepFor(absl::Milliseconds(300));
+    }
+  });
+  for (int t = 0; t < 5; ++t) {
+    v1::CreateTopicsRequest req;
+    auto* topic = req.add_topics();
+    topic->set_name(absl::StrCat("topic-", t));
+    topic->set_num_partitions(6);
+    topic->set_replication_factor(3);
+    v1::CreateTopicsResponse resp;
+    active = Write(req, &resp, &Stub::CreateTopics);
+    ASSERT_EQ(resp.topics(0).error_code(), v1::NONE) << resp.topics(0).error_message();
+  }
+
+  const absl::Time killed = absl::Now();
+  broker2_alive = false;
+  Kill9(active);
+  v1::DescribeClusterResponse cluster;
+  int answered = Write(v1::DescribeClusterRequest(), &cluster, &Stub::DescribeCluster);
+  int new_active = -1;
+  while (absl::Now() - killed < kWaitMax) {  // until a live node names a live active one
+    grpc::ClientContext ctx;
+    v1::DescribeClusterResponse r;
+    if (stubs_[answered]->DescribeCluster(&ctx, v1::DescribeClusterRequest(), &r).ok() &&
+        r.controller_id() > 0 && r.controller_id() != active) {
+      new_active = r.controller_id();
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_GT(new_active, 0) << "no new active controller";
+  v1::CreateTopicsRequest after;
+  after.add_topics()->set_name("after-failover");
+  after.mutable_topics(0)->set_num_partitions(1);
+  after.mutable_topics(0)->set_replication_factor(2);
+  v1::CreateTopicsResponse after_resp;
+  Write(after, &after_resp, &Stub::CreateTopics);
+  std::cout << "failover: controller " << new_active << " active and accepting writes "
+            << absl::ToDoubleMilliseconds(absl::Now() - killed) << " ms after kill -9 of " << active
+            << "\n";
+
+  auto image = FetchImage(new_active);
+  for (int t = 0; t < 5; ++t) {
+    EXPECT_NE(image->topic_by_name(absl::StrCat("topic-", t)), nullptr) << t;
+  }
+  EXPECT_NE(image->topic_by_name("after-failover"), nullptr);
+
+  // Broker 2's session (2 s) expires: fenced, out of every ISR and leadership.
+  bool fenced = false;
+  for (absl::Time deadline = absl::Now() + kWaitMax; !fenced && absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(200))) {
+    image = FetchImage(new_active);
+    const BrokerRegistration* b2 = image->broker(BrokerId(2));
+    if (b2 == nullptr || !b2->fenced) continue;
+    fenced = true;
+    image->topics().ForEach([&](const Uuid&, const std::shared_ptr<const TopicImage>& topic) {
+      for (const auto& p : topic->partitions) {
+        fenced &= p->leader != BrokerId(2) && !p->InIsr(BrokerId(2)) && p->has_leader();
+      }
+    });
+  }
+  EXPECT_TRUE(fenced) << "broker 2 not fenced, or still leads or sits in an ISR";
+  EXPECT_FALSE(image->broker(BrokerId(0))->fenced);
+  EXPECT_FALSE(image->broker(BrokerId(1))->fenced);
+}
+
+}  // namespace
+}  // namespace fjord::controller

@@ -55,6 +55,8 @@ struct BrokerServerOptions {
   // Bound on gRPC server threads (each waiting Produce/Fetch holds one).
   int max_threads = 256;
   size_t max_delayed_operations = Purgatory::kDefaultMaxOperations;
+  // Metrics hook for request handlers; may be null; must outlive the server.
+  RequestObserver* observer = nullptr;
   absl::Duration tick = absl::Milliseconds(10);
   absl::Duration isr_check_interval = absl::Milliseconds(250);
   absl::Duration checkpoint_interval = absl::Seconds(5);

@@ -71,6 +71,16 @@ void BrokerServiceImpl::AddNodeEndpoint(int32_t leader,
 grpc::Status BrokerServiceImpl::ListOffsets(grpc::ServerContext*,
                                             const v1::ListOffsetsRequest* request,
                                             v1::ListOffsetsResponse* response) {
+  const absl::Time start = absl::Now();
+  DoListOffsets(request, response);
+  if (options_.observer != nullptr) {
+    options_.observer->OnRequest(Rpc::kListOffsets, absl::Now() - start, 0, 0);
+  }
+  return grpc::Status::OK;
+}
+
+void BrokerServiceImpl::DoListOffsets(const v1::ListOffsetsRequest* request,
+                                      v1::ListOffsetsResponse* response) const {
   for (const auto& topic : request->topics()) {
     auto* tr = response->add_topics();
     tr->set_topic(topic.topic());
@@ -136,7 +146,6 @@ grpc::Status BrokerServiceImpl::ListOffsets(grpc::ServerContext*,
       }
     }
   }
-  return grpc::Status::OK;
 }
 
 grpc::Status BrokerServiceImpl::Metadata(grpc::ServerContext*, const v1::MetadataRequest* request,

@@ -24,6 +24,7 @@
 #include "broker/metadata_cache.h"
 #include "broker/purgatory.h"
 #include "broker/replica_manager.h"
+#include "broker/request_observer.h"
 #include "proto/fjord/v1/broker.grpc.pb.h"
 
 namespace fjord::broker {
@@ -35,6 +36,8 @@ struct BrokerServiceOptions {
   absl::Duration fetch_max_wait_max = absl::Seconds(30);
   // Upper bound on a produce timeout_ms.
   absl::Duration produce_timeout_max = absl::Minutes(5);
+  // Told about every request (metrics); may be null. Must outlive the service.
+  RequestObserver* observer = nullptr;
 };
 
 class BrokerServiceImpl final : public v1::BrokerService::Service {
@@ -59,6 +62,12 @@ class BrokerServiceImpl final : public v1::BrokerService::Service {
   absl::StatusOr<std::shared_ptr<Replica>> LeaderReplica(const std::string& topic, int32_t p,
                                                          LeaderEpoch current_leader_epoch,
                                                          v1::LeaderIdAndEpoch* leader) const;
+  grpc::Status DoProduce(grpc::ServerContext* ctx, const v1::ProduceRequest* request,
+                         v1::ProduceResponse* response, int64_t* records_in, int64_t* bytes_in);
+  void DoListOffsets(const v1::ListOffsetsRequest* request,
+                     v1::ListOffsetsResponse* response) const;
+  grpc::Status DoFetch(grpc::ServerContext* ctx, const v1::FetchRequest* request,
+                       v1::FetchResponse* response);
   // Adds the endpoint of `leader` (if known) to `nodes` once.
   void AddNodeEndpoint(int32_t leader, google::protobuf::RepeatedPtrField<v1::Node>* nodes) const;
   // One fetch attempt: fills `response` afresh; returns the bytes gathered

@@ -59,8 +59,22 @@ int64_t BrokerServiceImpl::ReadFetch(const v1::FetchRequest& request, v1::FetchR
   return total;
 }
 
-grpc::Status BrokerServiceImpl::Fetch(grpc::ServerContext*, const v1::FetchRequest* request,
+grpc::Status BrokerServiceImpl::Fetch(grpc::ServerContext* ctx, const v1::FetchRequest* request,
                                       v1::FetchResponse* response) {
+  const absl::Time start = absl::Now();
+  grpc::Status status = DoFetch(ctx, request, response);
+  if (options_.observer != nullptr) {
+    int64_t bytes = 0;
+    for (const auto& t : response->responses()) {
+      for (const auto& p : t.partitions()) bytes += static_cast<int64_t>(p.records().size());
+    }
+    options_.observer->OnRequest(Rpc::kFetch, absl::Now() - start, 0, bytes);
+  }
+  return status;
+}
+
+grpc::Status BrokerServiceImpl::DoFetch(grpc::ServerContext*, const v1::FetchRequest* request,
+                                        v1::FetchResponse* response) {
   if (request->replica_id() != -1) {
     response->set_error_code(v1::INVALID_REQUEST);
     return grpc::Status::OK;

@@ -26,8 +26,20 @@ void SetError(v1::ProduceResponse::PartitionProduceResponse* out, const absl::St
 
 }  // namespace
 
-grpc::Status BrokerServiceImpl::Produce(grpc::ServerContext*, const v1::ProduceRequest* request,
+grpc::Status BrokerServiceImpl::Produce(grpc::ServerContext* ctx, const v1::ProduceRequest* request,
                                         v1::ProduceResponse* response) {
+  const absl::Time start = absl::Now();
+  int64_t records_in = 0, bytes_in = 0;
+  grpc::Status status = DoProduce(ctx, request, response, &records_in, &bytes_in);
+  if (options_.observer != nullptr) {
+    options_.observer->OnRequest(Rpc::kProduce, absl::Now() - start, records_in, bytes_in);
+  }
+  return status;
+}
+
+grpc::Status BrokerServiceImpl::DoProduce(grpc::ServerContext*, const v1::ProduceRequest* request,
+                                          v1::ProduceResponse* response, int64_t* records_in,
+                                          int64_t* bytes_in) {
   const int32_t acks = request->acks();
   const bool valid_acks = acks == 0 || acks == 1 || acks == -1;
   std::vector<PendingAck> pending;
@@ -57,6 +69,8 @@ grpc::Status BrokerServiceImpl::Produce(grpc::ServerContext*, const v1::ProduceR
         }
         continue;
       }
+      *records_in += appended->last_offset - appended->base_offset + 1;
+      *bytes_in += static_cast<int64_t>(p.records().size());
       out->set_base_offset(appended->base_offset.value());
       out->set_log_start_offset(appended->log_start_offset.value());
       if (acks == -1) {

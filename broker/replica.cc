@@ -469,6 +469,15 @@ bool Replica::UnderReplicated() const {
   absl::MutexLock lock(&mu_);
   return role_ == Role::kLeader && state_.isr.size() < state_.replicas.size();
 }
+int64_t Replica::MaxFollowerLag() const {
+  absl::MutexLock lock(&mu_);
+  if (role_ != Role::kLeader) return 0;
+  const Offset end = log_->log_end_offset();
+  int64_t lag = 0;
+  for (const auto& [b, p] : followers_) lag = std::max(lag, end - std::max(p.log_end, Offset(0)));
+  return lag;
+}
+
 bool Replica::UnderMinIsr() const {
   absl::MutexLock lock(&mu_);
   return role_ == Role::kLeader &&

@@ -144,6 +144,9 @@ class Replica {
   // The offset counted for acks for this broker's own copy.
   Offset LocalAckOffset() const;
   bool UnderReplicated() const;
+  // Leader: the largest number of offsets a replica is behind the log end
+  // (a follower not heard from counts as the whole log). 0 elsewhere.
+  int64_t MaxFollowerLag() const;
   bool UnderMinIsr() const;
   int64_t isr_shrinks() const;
   int64_t isr_expands() const;

@@ -29,7 +29,7 @@ grpc::Status ReplicationServiceImpl::ReplicaFetch(
     if (stopped_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "broker shutting down");
     open_.insert(ctx);
   }
-  ReplicationSession session(replicas_, *stream, first);
+  ReplicationSession session(replicas_, *stream, first, observer_);
   session.Run(first);
   absl::MutexLock lock(&mu_);
   open_.erase(ctx);

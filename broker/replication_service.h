@@ -25,6 +25,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/replica_manager.h"
+#include "broker/request_observer.h"
 #include "proto/fjord/v1/replication.grpc.pb.h"
 
 namespace fjord::broker {
@@ -35,8 +36,10 @@ class ReplicationServiceImpl final : public v1::ReplicationService::Service {
   static constexpr int kMaxMessageBytes = 64 << 20;
   static constexpr int32_t kMaxResponseBytes = 32 << 20;
 
-  ReplicationServiceImpl(ReplicaManager& replicas, std::string cluster_id)
-      : replicas_(replicas), cluster_id_(std::move(cluster_id)) {}
+  // `observer` (may be null) hears of every answered credit.
+  ReplicationServiceImpl(ReplicaManager& replicas, std::string cluster_id,
+                         RequestObserver* observer = nullptr)
+      : replicas_(replicas), cluster_id_(std::move(cluster_id)), observer_(observer) {}
 
   grpc::Status ReplicaFetch(
       grpc::ServerContext* ctx,
@@ -51,6 +54,7 @@ class ReplicationServiceImpl final : public v1::ReplicationService::Service {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   ReplicaManager& replicas_;
   const std::string cluster_id_;
+  RequestObserver* const observer_;
 };
 
 }  // namespace fjord::broker

@@ -22,9 +22,11 @@ int32_t Capped(int32_t requested, int32_t current) {
 }  // namespace
 
 ReplicationSession::ReplicationSession(ReplicaManager& replicas, Stream& stream,
-                                       const v1::ReplicaFetchRequest& first)
+                                       const v1::ReplicaFetchRequest& first,
+                                       RequestObserver* observer)
     : replicas_(replicas),
       stream_(stream),
+      observer_(observer),
       follower_(first.replica_id()),
       broker_epoch_(first.broker_epoch()),
       max_bytes_(Capped(first.max_bytes(), ReplicationServiceImpl::kMaxResponseBytes)),
@@ -74,7 +76,7 @@ void ReplicationSession::Receive(const v1::ReplicaFetchRequest& request) {
     }
     for (const auto& p : request.partitions()) {
       const Key key{controller::Uuid::FromProto(p.topic_id()), p.partition()};
-      Credit credit{p, replicas_.Get(key.first, PartitionId(key.second))};
+      Credit credit{p, replicas_.Get(key.first, PartitionId(key.second)), absl::Now()};
       if (credit.replica) progress.emplace_back(credit.replica, p);
       seen_.insert(key);
       credits_[key] = std::move(credit);
@@ -124,6 +126,10 @@ v1::ReplicaFetchResponse ReplicationSession::BuildResponseLocked() {
       continue;
     }
     hw_sent_[it->first] = out.high_watermark();
+    if (observer_ != nullptr) {
+      observer_->OnRequest(Rpc::kReplicaFetch, absl::Now() - it->second.received, 0,
+                           static_cast<int64_t>(out.records().size()));
+    }
     *response.add_partitions() = std::move(out);
     it = credits_.erase(it);
   }

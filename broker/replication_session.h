@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/replica_manager.h"
+#include "broker/request_observer.h"
 #include "proto/fjord/v1/replication.grpc.pb.h"
 
 namespace fjord::broker {
@@ -19,8 +20,8 @@ class ReplicationSession {
   using Stream = grpc::ServerReaderWriter<v1::ReplicaFetchResponse, v1::ReplicaFetchRequest>;
 
   // `first` is the stream's first message, already validated.
-  ReplicationSession(ReplicaManager& replicas, Stream& stream,
-                     const v1::ReplicaFetchRequest& first);
+  ReplicationSession(ReplicaManager& replicas, Stream& stream, const v1::ReplicaFetchRequest& first,
+                     RequestObserver* observer);
   ~ReplicationSession();
 
   // Runs the session until the stream ends; returns on the handler thread.
@@ -31,6 +32,7 @@ class ReplicationSession {
   struct Credit {
     v1::ReplicaFetchPartition request;
     std::shared_ptr<Replica> replica;  // nullptr: not hosted here.
+    absl::Time received;
   };
 
   // Handler thread: applies one follower message.
@@ -45,6 +47,7 @@ class ReplicationSession {
 
   ReplicaManager& replicas_;
   Stream& stream_;
+  RequestObserver* const observer_;
   const BrokerId follower_;
   const BrokerEpoch broker_epoch_;
 

@@ -1,0 +1,45 @@
+#include "broker/broker_metrics.h"
+
+#include "broker/test_cluster.h"
+#include "broker/test_util.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+
+namespace fjord::broker {
+namespace {
+
+TEST(BrokerMetricsTest, CountsProduceAndFetchAndPartitionState) {
+  BrokerMetrics metrics;
+  BrokerServerOptions options;
+  options.observer = &metrics;
+  options.replica.min_insync_replicas = 2;
+  testing::TestCluster cluster(1, options);
+  cluster.CreateTopic("t", {{1}});
+  auto stub = cluster.Stub(1);
+  v1::ProduceRequest req;
+  req.set_acks(1);
+  auto* pd = req.add_topic_data();
+  pd->set_topic("t");
+  auto* p = pd->add_partition_data();
+  p->set_partition(0);
+  p->set_records(testing::MakeBatches(2, 3));
+  grpc::ClientContext ctx;
+  v1::ProduceResponse resp;
+  ASSERT_TRUE(stub->Produce(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.responses(0).partition_responses(0).error_code(), v1::NONE);
+
+  metrics.Collect(cluster.broker(1).replicas());
+  const std::string text = metrics.Render();
+  EXPECT_NE(text.find("fjord_broker_records_in_total 6"), std::string::npos) << text;
+  EXPECT_NE(text.find("fjord_broker_bytes_in_total " + std::to_string(p->records().size())),
+            std::string::npos);
+  EXPECT_NE(text.find("fjord_broker_request_latency_seconds_count{rpc=\"produce\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("fjord_broker_leader_partitions 1"), std::string::npos);
+  EXPECT_NE(text.find("fjord_broker_under_min_isr_partitions 1"), std::string::npos)
+      << "ISR of 1 < min.insync.replicas 2";
+  EXPECT_NE(text.find("fjord_broker_under_replicated_partitions 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fjord::broker

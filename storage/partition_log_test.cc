@@ -305,3 +305,33 @@ TEST_F(PartitionLogTest, IntervalPolicyFlushesByMessagesAndTime) {
 
 }  // namespace
 }  // namespace fjord::storage
+
+namespace fjord::storage {
+namespace {
+
+TEST_F(PartitionLogTest, ClosedSegmentsKeepNoIndexInMemory) {
+  LogConfig config;
+  config.segment_bytes = 64 << 10;
+  config.index_interval_bytes = 0;  // An entry per batch: ~1.3 KB per segment.
+  config.flush_policy = FlushPolicy::kNever;
+  auto log = OpenLog(config);
+  for (int i = 0; i < 400; ++i) Append(*log, 2, 1000, LeaderEpoch(1), 500);
+  const size_t segments = log->segment_count();
+  ASSERT_GE(segments, 5u);
+  ASSERT_TRUE(log->Roll().ok());
+  // Every segment but the new, empty active one is closed and released.
+  EXPECT_LT(log->memory_bytes(), (segments + 1) * 600) << log->memory_bytes();
+  ASSERT_TRUE(log->Close().ok());
+  log = OpenLog(config);
+  EXPECT_LT(log->memory_bytes(), (segments + 1) * 600) << log->memory_bytes();
+  // And lookups still find everything through the index files.
+  for (int64_t o = 0; o < log->log_end_offset().value(); o += 13) {
+    auto headers = Headers(*log->Read(Offset(o), 1));
+    ASSERT_EQ(headers.size(), 1u);
+    EXPECT_LE(headers[0].base_offset, Offset(o));
+    EXPECT_GE(headers[0].last_offset(), Offset(o));
+  }
+}
+
+}  // namespace
+}  // namespace fjord::storage

@@ -124,8 +124,9 @@ absl::Status SegmentIndex::Unlink(FileSystem& fs, const std::string& offset_path
 }
 
 void SegmentIndex::Release() {
-  offsets_ = {};
-  times_ = {};
+  // Swap with empties: assigning {} would keep the capacity.
+  std::vector<OffsetIndexEntry>().swap(offsets_);
+  std::vector<TimeIndexEntry>().swap(times_);
   resident_ = false;
 }
 

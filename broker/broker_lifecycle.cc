@@ -128,6 +128,8 @@ void BrokerLifecycle::Heartbeat() {
 
 bool BrokerLifecycle::ControlledShutdown(absl::Duration limit) {
   absl::MutexLock lock(&mu_);
+  // Never registered: the controller has nothing of ours to move.
+  if (epoch_ < BrokerEpoch(0)) return true;
   want_shut_down_ = true;
   auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return released_; };
   return mu_.AwaitWithTimeout(absl::Condition(&released), limit);

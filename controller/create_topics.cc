@@ -142,6 +142,7 @@ ControllerResult<v1::CreateTopicsResponse> CreateTopics(const MetadataImage& ima
   ControllerResult<v1::CreateTopicsResponse> result;
   std::map<std::string, int> name_count;
   for (const auto& topic : req.topics()) ++name_count[topic.name()];
+  std::set<Uuid> new_ids;
   for (const auto& topic : req.topics()) {
     auto* out = result.response.add_topics();
     out->set_name(topic.name());
@@ -159,7 +160,10 @@ ControllerResult<v1::CreateTopicsResponse> CreateTopics(const MetadataImage& ima
     out->set_replication_factor(static_cast<int32_t>(plan.replicas[0].size()));
     if (req.validate_only()) continue;
 
-    const Uuid id = Uuid::Random(random);
+    // Ids are random; never hand out one that is live (replay would refuse
+    // it), even if the Random repeats itself (e.g. a reseeded controller).
+    Uuid id = Uuid::Random(random);
+    while (image.topic(id) != nullptr || !new_ids.insert(id).second) id = Uuid::Random(random);
     id.ToProto(out->mutable_topic_id());
     v1::MetadataRecord record;
     record.mutable_topic()->set_name(topic.name());

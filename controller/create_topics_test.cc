@@ -1,3 +1,5 @@
+#include <set>
+
 #include "common/kafka_error.h"
 #include "controller/logic_test_util.h"
 #include "controller/topic_control.h"
@@ -191,6 +193,38 @@ TEST(CreateTopicsDeterminismTest, SameSeedSameRecords) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i)
     EXPECT_EQ(a[i].SerializeAsString(), b[i].SerializeAsString());
+}
+
+}  // namespace
+}  // namespace fjord::controller
+
+namespace fjord::controller {
+namespace {
+
+// A Random that repeats itself (a controller restarted with the same seed)
+// must not produce a topic id that is already live.
+class RepeatingRandom : public Random {
+ public:
+  // The first two ids it yields are the same.
+  uint64_t Next() override { return n_ < 4 ? (++n_, 42) : 1000 + n_++; }
+
+ private:
+  uint64_t n_ = 0;
+};
+
+TEST(CreateTopicsIdTest, NeverReusesALiveTopicId) {
+  Harness h;
+  h.AddBroker(0);
+  RepeatingRandom random;
+  std::set<Uuid> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto result = CreateTopics(h.image(), h.logic().config(),
+                               Request("same-" + std::to_string(i), 1, 1), random);
+    ASSERT_EQ(result.response.topics(0).error_code(), v1::NONE);
+    ids.insert(Uuid::FromProto(result.response.topics(0).topic_id()));
+    h.Commit(std::move(result));
+  }
+  EXPECT_EQ(ids.size(), 2u);
 }
 
 }  // namespace

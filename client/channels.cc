@@ -1,6 +1,12 @@
 #include "client/channels.h"
 
+#include "common/grpc_runtime.h"
+
 namespace fjord::client {
+
+Channels::Channels(int max_message_bytes) : max_message_bytes_(max_message_bytes) {
+  KeepGrpcInitialized();
+}
 
 std::shared_ptr<grpc::Channel> Channels::Get(const std::string& address) {
   absl::MutexLock lock(&mu_);

@@ -17,7 +17,7 @@ class Channels {
  public:
   // `max_message_bytes` bounds what a response may carry (fetch.max.bytes
   // plus headroom) and what a request may send.
-  explicit Channels(int max_message_bytes) : max_message_bytes_(max_message_bytes) {}
+  explicit Channels(int max_message_bytes);
 
   // The channel for "host:port", created on first use.
   std::shared_ptr<grpc::Channel> Get(const std::string& address);

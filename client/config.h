@@ -68,7 +68,7 @@ struct ConsumerConfig : CommonConfig {
   int32_t auto_commit_interval_ms = 5000;
   AutoOffsetReset auto_offset_reset = AutoOffsetReset::kLatest;
   IsolationLevel isolation_level = IsolationLevel::kReadUncommitted;
-  bool check_crcs = true;
+  bool check_crcs = true;  // accepted; Fjord's consumer always verifies CRC32C
 
   static absl::StatusOr<ConsumerConfig> FromProperties(const Properties& properties);
 };

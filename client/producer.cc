@@ -41,7 +41,12 @@ RecordAccumulator::Options AccumulatorOptions(const ProducerConfig& config) {
   options.delivery_timeout = absl::Milliseconds(config.delivery_timeout_ms);
   options.retry_backoff = absl::Milliseconds(config.retry_backoff_ms);
   options.max_request_size = config.max_request_size;
-  options.max_in_flight_per_partition = config.max_in_flight_requests_per_connection;
+  // gRPC runs concurrent unary calls on one channel in parallel on the
+  // broker, unlike a Kafka connection, so two batches of one partition in
+  // flight at once could be appended out of order. One batch per partition
+  // is in flight; max.in.flight.requests.per.connection bounds the requests
+  // (for different partitions) pipelined to one broker.
+  options.max_in_flight_per_partition = 1;
   options.compression = ToStorage(config.compression_type);
   return options;
 }

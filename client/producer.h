@@ -15,9 +15,11 @@
 // leader moved) until delivery.timeout.ms, and completes each record's
 // future and callback on that thread.
 //
-// Ordering: with max.in.flight.requests.per.connection=1, or with
-// idempotence (the default; batches carry their position), a partition's
-// records are acknowledged in the order they were sent.
+// Ordering: a partition's records are written in the order they were sent,
+// across retries: at most one batch per partition is in flight (gRPC does
+// not serialize the calls of one channel as a Kafka connection does), while
+// up to max.in.flight.requests.per.connection requests for different
+// partitions are pipelined to each broker.
 //
 // Thread-safe: Send, Flush and Close may be called from any thread.
 #pragma once

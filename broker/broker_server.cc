@@ -71,8 +71,12 @@ absl::Status BrokerServer::ApplyImage(controller::ImagePtr image) {
 }
 
 void BrokerServer::SetBrokerEpoch(BrokerEpoch epoch) {
-  absl::MutexLock lock(&mu_);
-  broker_epoch_ = epoch;
+  {
+    absl::MutexLock lock(&mu_);
+    if (broker_epoch_ == epoch) return;
+    broker_epoch_ = epoch;
+  }
+  fetchers_.Reconnect();
 }
 
 BrokerEpoch BrokerServer::broker_epoch() const {

@@ -75,6 +75,7 @@ class BrokerServer {
   std::string address() const { return options_.host + ":" + std::to_string(port_); }
   // Publishes `image` to request handlers and makes local replicas match it.
   absl::Status ApplyImage(controller::ImagePtr image);
+  // A new registration: follower streams reopen carrying `epoch`.
   void SetBrokerEpoch(BrokerEpoch epoch);
   BrokerEpoch broker_epoch() const;
 
@@ -102,7 +103,8 @@ class BrokerServer {
   int port_ = 0;
 
   mutable absl::Mutex mu_;
-  BrokerEpoch broker_epoch_ ABSL_GUARDED_BY(mu_){0};
+  // -1 until registered (SetBrokerEpoch); follower streams wait for it.
+  BrokerEpoch broker_epoch_ ABSL_GUARDED_BY(mu_){-1};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::thread ticker_;

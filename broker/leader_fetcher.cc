@@ -57,6 +57,11 @@ void LeaderFetcher::Remove(const Replica& replica) {
   Write(removal);
 }
 
+void LeaderFetcher::Reconnect() {
+  absl::MutexLock lock(&mu_);
+  if (context_ != nullptr) context_->TryCancel();
+}
+
 bool LeaderFetcher::empty() const {
   absl::MutexLock lock(&mu_);
   return partitions_.empty();
@@ -88,6 +93,9 @@ void LeaderFetcher::Loop() {
 }
 
 void LeaderFetcher::RunStream() {
+  // The leader reports the stream's broker epoch in ISR proposals; before
+  // registration there is none the controller would accept.
+  if (broker_epoch_() < BrokerEpoch(0)) return;
   grpc::ClientContext ctx;
   {
     absl::MutexLock lock(&mu_);

@@ -26,6 +26,9 @@ class LeaderFetcher {
   void Add(std::shared_ptr<Replica> replica);
   void Remove(const Replica& replica);
   bool empty() const;
+  // Ends the current stream; the next one opens after the backoff (with the
+  // broker's current epoch).
+  void Reconnect();
 
  private:
   using Key = std::pair<controller::Uuid, int32_t>;

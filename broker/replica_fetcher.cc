@@ -44,6 +44,11 @@ void ReplicaFetcherManager::Unfollow(const Replica& replica) {
   }
 }
 
+void ReplicaFetcherManager::Reconnect() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [address, fetcher] : fetchers_) fetcher->Reconnect();
+}
+
 void ReplicaFetcherManager::Shutdown() {
   std::map<std::string, std::unique_ptr<LeaderFetcher>> fetchers;
   {

@@ -45,6 +45,8 @@ class ReplicaFetcherManager final : public FollowerRegistry {
 
   void Follow(std::shared_ptr<Replica> replica, BrokerId leader, std::string address) override;
   void Unfollow(const Replica& replica) override;
+  // Reopens every stream (the broker epoch changed: streams carry it).
+  void Reconnect();
   // Stops every fetcher (closing streams) and joins their threads.
   void Shutdown();
 

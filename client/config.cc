@@ -254,8 +254,21 @@ absl::StatusOr<ConsumerConfig> ConsumerConfig::FromProperties(const Properties& 
 }
 
 absl::StatusOr<AdminConfig> AdminConfig::FromProperties(const Properties& properties) {
-  Schema<AdminConfig> schema;
+  using C = AdminConfig;
+  Schema<C> schema;
   AddCommon(schema);
+  schema["bootstrap.controllers"] = [](const std::string& value, C& config) {
+    config.bootstrap_controllers.clear();
+    for (absl::string_view server : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      server = absl::StripAsciiWhitespace(server);
+      if (server.rfind(':') == absl::string_view::npos) {
+        return BadValue("bootstrap.controllers", value, "each controller must be host:port");
+      }
+      config.bootstrap_controllers.emplace_back(server);
+    }
+    return absl::OkStatus();
+  };
+  schema["default.api.timeout.ms"] = IntField<C>(&C::default_api_timeout_ms, 1);
   return Apply(schema, properties);
 }
 

@@ -74,6 +74,13 @@ struct ConsumerConfig : CommonConfig {
 };
 
 struct AdminConfig : CommonConfig {
+  // Controller quorum addresses (Kafka's bootstrap.controllers, KIP-919).
+  // Empty: administrative calls go to bootstrap.servers, which serve the
+  // controller API on a combined node; either way NOT_CONTROLLER answers
+  // redirect to the active controller.
+  std::vector<std::string> bootstrap_controllers;
+  int32_t default_api_timeout_ms = 60000;
+
   static absl::StatusOr<AdminConfig> FromProperties(const Properties& properties);
 };
 

@@ -17,6 +17,14 @@ absl::Status PartitionLog::Fail(absl::Status status) {
   return failure_;
 }
 
+absl::Status PartitionLog::AssignEpoch(LeaderEpoch epoch, Offset start) {
+  absl::Status s = epochs_.Assign(epoch, start);
+  // A stale epoch is the caller's error; failing to persist the checkpoint
+  // is an I/O error and fails the log like any other.
+  if (s.ok() || absl::IsInvalidArgument(s)) return s;
+  return Fail(s);
+}
+
 absl::StatusOr<AppendResult> PartitionLog::AppendAsLeader(absl::Span<char> batch,
                                                           LeaderEpoch epoch) {
   AppendResult result;
@@ -36,7 +44,7 @@ absl::StatusOr<AppendResult> PartitionLog::AppendAsLeader(absl::Span<char> batch
     }
     h.base_offset = LogEndLocked();
     h.partition_leader_epoch = epoch;
-    RETURN_IF_ERROR(epochs_.Assign(epoch, h.base_offset));
+    RETURN_IF_ERROR(AssignEpoch(epoch, h.base_offset));
     RewriteBaseOffset(batch.data(), h.base_offset, epoch);
     ASSIGN_OR_RETURN(result, AppendLocked(bytes, h));
     records = h.last_offset_delta + 1;
@@ -65,7 +73,7 @@ absl::StatusOr<AppendResult> PartitionLog::AppendAsFollower(std::string_view bat
       }
       if (!epochs_.latest_epoch().has_value() ||
           h.partition_leader_epoch > *epochs_.latest_epoch()) {
-        RETURN_IF_ERROR(epochs_.Assign(h.partition_leader_epoch, h.base_offset));
+        RETURN_IF_ERROR(AssignEpoch(h.partition_leader_epoch, h.base_offset));
       }
       ASSIGN_OR_RETURN(AppendResult one, AppendLocked(it.batch(), h));
       if (!result.has_value()) result = one;

@@ -142,6 +142,7 @@ class PartitionLog {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Fail(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AssignEpoch(LeaderEpoch epoch, Offset start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Group commit: returns once `target` is durable (or the log failed).
   absl::Status WaitDurable(Offset target) ABSL_LOCKS_EXCLUDED(mu_, flush_mu_);
   // One flush round: fdatasync of every file with unsynced appends; returns

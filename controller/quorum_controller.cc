@@ -84,7 +84,9 @@ void QuorumController::Tick() {
   auto internal = [this](ControllerResult<int32_t> r) {
     Enqueue(Write{[this, records = std::move(r.records)] {
                     SyncImage();
-                    Propose(records, [this](absl::Status) { WriteFinished(); });
+                    Propose(records, [this, generation = generation_](absl::Status) {
+                      WriteFinished(generation);
+                    });
                   },
                   [](v1::ErrorCode, const std::string&) {}});
   };
@@ -116,6 +118,8 @@ void QuorumController::CheckLeadership() {
   if (active_ || activating_) {
     active_ = false;
     activating_ = false;
+    ++generation_;
+    write_in_flight_ = false;
     std::deque<Write> queued;
     queued.swap(writes_);
     for (Write& w : queued) w.fail(v1::NOT_CONTROLLER, "leadership lost");
@@ -128,10 +132,12 @@ void QuorumController::CheckLeadership() {
   activating_ = true;
   active_term_ = st.term.value();
   const uint64_t term = active_term_;
+  const uint64_t generation = generation_;
   v1::MetadataRecord noop;
   noop.mutable_no_op();
   write_in_flight_ = true;
-  Propose({noop}, [this, term](absl::Status status) {
+  Propose({noop}, [this, term, generation](absl::Status status) {
+    if (generation != generation_) return;
     write_in_flight_ = false;
     if (!activating_ || active_term_ != term) return;
     activating_ = false;
@@ -179,7 +185,8 @@ void QuorumController::RunNextWrite() {
   next.run();
 }
 
-void QuorumController::WriteFinished() {
+void QuorumController::WriteFinished(uint64_t generation) {
+  if (generation != generation_) return;
   write_in_flight_ = false;
   RunNextWrite();
 }
@@ -201,24 +208,26 @@ void QuorumController::SubmitWrite(std::function<ControllerResult<R>()> decide, 
                     SyncImage();
                     ControllerResult<R> result = decide();
                     *result.response.mutable_active_controller() = ActiveControllerInfo();
+                    const uint64_t generation = generation_;
                     if (result.records.empty()) {
                       done(std::move(result.response));
-                      WriteFinished();
+                      WriteFinished(generation);
                       return;
                     }
-                    Propose(
-                        result.records, [this, done, fail, response = std::move(result.response)](
-                                            absl::Status status) mutable {
-                          if (status.ok()) {
-                            done(std::move(response));
-                          } else {
-                            const v1::ErrorCode code = ToErrorCode(status) == v1::REQUEST_TIMED_OUT
-                                                           ? v1::REQUEST_TIMED_OUT
-                                                           : v1::NOT_CONTROLLER;
-                            fail(code, std::string(status.message()));
-                          }
-                          WriteFinished();
-                        });
+                    Propose(result.records,
+                            [this, done, fail, generation,
+                             response = std::move(result.response)](absl::Status status) mutable {
+                              if (status.ok()) {
+                                done(std::move(response));
+                              } else {
+                                const v1::ErrorCode code =
+                                    ToErrorCode(status) == v1::REQUEST_TIMED_OUT
+                                        ? v1::REQUEST_TIMED_OUT
+                                        : v1::NOT_CONTROLLER;
+                                fail(code, std::string(status.message()));
+                              }
+                              WriteFinished(generation);
+                            });
                   },
                   fail});
   });

@@ -116,7 +116,9 @@ class QuorumController {
   void CheckLeadership();
   void Enqueue(Write write);
   void RunNextWrite();
-  void WriteFinished();
+  // Ends the write in flight, unless leadership changed since it started
+  // (`generation`): then a later write may already be running.
+  void WriteFinished(uint64_t generation);
   // Proposes `records` (non-empty); `committed(status)` runs on the loop.
   void Propose(const std::vector<v1::MetadataRecord>& records,
                std::function<void(absl::Status)> committed);
@@ -138,6 +140,10 @@ class QuorumController {
   bool activating_ = false;
   uint64_t active_term_ = 0;
   bool write_in_flight_ = false;
+  // Bumped whenever leadership is lost: a write still in flight from before
+  // no longer blocks the next term's activation (its outcome arrives later;
+  // the new term's NoOp commits after anything of it that ever commits).
+  uint64_t generation_ = 0;
   std::deque<Write> writes_;
   absl::Duration last_commit_ = absl::ZeroDuration();
   absl::Duration last_rebalance_ = absl::ZeroDuration();

@@ -19,7 +19,10 @@ int main(int argc, char** argv) {
   fjord::cli::AddProduceCommand(app, global, commands);
   fjord::cli::AddConsumeCommand(app, global, commands);
   fjord::cli::AddTopicCommands(app, global, commands);
-  // PERF
+  CLI::App* perf = app.add_subcommand("perf", "Benchmarks like Kafka's perf-test tools");
+  perf->require_subcommand(1);
+  fjord::cli::AddPerfProduceCommand(*perf, global, commands);
+  fjord::cli::AddPerfConsumeCommand(*perf, global, commands);
 
   // CLI11 reports parse errors as exceptions; this is the only place they
   // are caught.

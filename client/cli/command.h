@@ -30,6 +30,9 @@ using Commands = std::vector<Command>;
 void AddProduceCommand(CLI::App& root, const GlobalOptions& global, Commands& commands);
 void AddConsumeCommand(CLI::App& root, const GlobalOptions& global, Commands& commands);
 void AddTopicCommands(CLI::App& root, const GlobalOptions& global, Commands& commands);
+// Under `fjord topic`: create, delete, alter-config (through the admin client).
+void AddTopicAdminCommands(CLI::App& topic, const GlobalOptions& global, Commands& commands);
+void AddClusterCommands(CLI::App& root, const GlobalOptions& global, Commands& commands);
 // Under `fjord perf`.
 void AddPerfProduceCommand(CLI::App& perf, const GlobalOptions& global, Commands& commands);
 void AddPerfConsumeCommand(CLI::App& perf, const GlobalOptions& global, Commands& commands);

@@ -14,6 +14,9 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
                  "Broker addresses, host:port[,host:port...]")
       ->envname("FJORD_BOOTSTRAP_SERVERS")
       ->capture_default_str();
+  app.add_option("--bootstrap-controller", options.bootstrap_controllers,
+                 "Controller addresses for admin commands (default: the bootstrap servers)")
+      ->envname("FJORD_BOOTSTRAP_CONTROLLERS");
   app.add_option("--output", options.output, "Output format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -42,6 +45,16 @@ absl::StatusOr<client::Properties> BuildProperties(const GlobalOptions& global,
 
 std::string ErrorText(const absl::Status& status) {
   return absl::StrCat(ErrorCodeName(ToErrorCode(status)), ": ", status.message());
+}
+
+absl::StatusOr<std::unique_ptr<client::Admin>> MakeAdmin(const GlobalOptions& global) {
+  client::Properties overrides;
+  if (!global.bootstrap_controllers.empty()) {
+    overrides["bootstrap.controllers"] = global.bootstrap_controllers;
+  }
+  ASSIGN_OR_RETURN(client::Properties properties, BuildProperties(global, {}, {}, overrides));
+  ASSIGN_OR_RETURN(client::AdminConfig config, client::AdminConfig::FromProperties(properties));
+  return client::Admin::Create(config);
 }
 
 }  // namespace fjord::cli

@@ -7,10 +7,12 @@
 // rejected by the SDK's FromProperties with the key's name.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/admin.h"
 #include "client/config.h"
 
 namespace CLI {
@@ -23,6 +25,7 @@ enum class OutputFormat { kText, kJson };
 
 struct GlobalOptions {
   std::string bootstrap_servers = "localhost:9092";
+  std::string bootstrap_controllers;    // "" = ask bootstrap_servers
   std::string output = "text";          // "text" or "json"
   std::vector<std::string> properties;  // -X key=value
 
@@ -47,5 +50,9 @@ absl::StatusOr<client::Properties> BuildProperties(const GlobalOptions& global,
 // "UNKNOWN_TOPIC_OR_PARTITION: message": the Kafka error name users know,
 // then the SDK's explanation.
 std::string ErrorText(const absl::Status& status);
+
+// An admin client for the cluster (controllers from --bootstrap-controller,
+// else the bootstrap servers) with -X properties applied.
+absl::StatusOr<std::unique_ptr<client::Admin>> MakeAdmin(const GlobalOptions& global);
 
 }  // namespace fjord::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   fjord::cli::AddProduceCommand(app, global, commands);
   fjord::cli::AddConsumeCommand(app, global, commands);
   fjord::cli::AddTopicCommands(app, global, commands);
+  fjord::cli::AddClusterCommands(app, global, commands);
   CLI::App* perf = app.add_subcommand("perf", "Benchmarks like Kafka's perf-test tools");
   perf->require_subcommand(1);
   fjord::cli::AddPerfProduceCommand(*perf, global, commands);

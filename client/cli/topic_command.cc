@@ -1,5 +1,6 @@
-// `fjord topic list|describe`: what the cluster's Metadata says about
-// topics. Creating, deleting and altering topics needs the admin client.
+// `fjord topic list|describe`: what the brokers' Metadata RPC says about
+// topics (works without a controller; create/delete/alter-config are in
+// topic_admin_command.cc).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -122,8 +123,9 @@ absl::Status RunDescribe(const GlobalOptions& global, const std::vector<std::str
 }  // namespace
 
 void AddTopicCommands(CLI::App& root, const GlobalOptions& global, Commands& commands) {
-  CLI::App* topic = root.add_subcommand("topic", "List and describe topics");
+  CLI::App* topic = root.add_subcommand("topic", "Create, list, describe, alter and delete topics");
   topic->require_subcommand(1);
+  AddTopicAdminCommands(*topic, global, commands);
 
   CLI::App* list = topic->add_subcommand("list", "List topics with partition and replica counts");
   list->alias("ls");

@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Sets up the machine and builds Fjord's binaries, optimized.
-# (When the local cluster lands, this starts it.)
+# Sets up the machine, builds Fjord optimized and starts a local cluster
+# (one controller + one broker on loopback; see deploy/local/README.md).
+# Extra arguments go to `fjord-local start`, e.g. tools/run.sh --multi
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
-bazel build --config=opt //...
-echo
-echo "Fjord is built. Binaries are under bazel-bin/."
+bazel build --config=opt //broker:fjord-broker //controller/server:fjord-controller //client/cli:fjord
+deploy/local/fjord-local start "$@"
+bootstrap="$(deploy/local/fjord-local bootstrap)"
+cat <<NEXT
+
+Try it (the fjord CLI is bazel-bin/client/cli/fjord):
+  export FJORD_BOOTSTRAP_SERVERS=$bootstrap
+  bazel-bin/client/cli/fjord topic create demo --partitions 3
+  seq 1 5 | bazel-bin/client/cli/fjord produce demo
+  bazel-bin/client/cli/fjord consume demo --from-beginning -n 5
+  bazel-bin/client/cli/fjord perf produce --topic demo --num-records 100000 --record-size 1024 --throughput -1
+  deploy/local/fjord-local status
+  deploy/local/fjord-local stop
+NEXT

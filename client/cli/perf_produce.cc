@@ -1,7 +1,7 @@
 // `fjord perf produce`: kafka-producer-perf-test for Fjord. Sends
 // --num-records records of --record-size bytes (or lines of --payload-file)
 // as fast as possible or throttled to --throughput records/s, prints a
-// progress line every 5 s and a final line in Kafka's exact format, with
+// progress line every 5 s (--reporting-interval) and a final line in Kafka's exact format, with
 // latencies (send to acknowledgement) from a log-bucketed histogram.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -26,7 +26,6 @@
 namespace fjord::cli {
 namespace {
 
-constexpr absl::Duration kReportInterval = absl::Seconds(5);
 constexpr int kMaxErrorsPrinted = 10;
 constexpr double kBytesPerMb = 1024.0 * 1024.0;
 
@@ -37,6 +36,7 @@ struct PerfProduceOptions {
   double throughput = -1;
   std::vector<std::string> producer_props;
   std::string payload_file;
+  int64_t reporting_interval_ms = 5000;  // Kafka's tool: every 5 s
 };
 
 // Latency and volume, shared between the sending thread and the producer's
@@ -46,8 +46,11 @@ class Stats {
  public:
   // Progress lines go to `progress`: stdout as in Kafka's tool, stderr with
   // --output json so stdout stays one JSON document.
-  Stats(absl::Time start, std::FILE* progress)
-      : start_(start), progress_(progress), window_start_(start) {}
+  Stats(absl::Time start, absl::Duration report_interval, std::FILE* progress)
+      : start_(start),
+        report_interval_(report_interval),
+        progress_(progress),
+        window_start_(start) {}
 
   void Record(absl::Duration latency, size_t bytes, absl::Time now) {
     const uint64_t micros = static_cast<uint64_t>(absl::ToInt64Microseconds(latency));
@@ -56,7 +59,7 @@ class Stats {
     total_bytes_ += bytes;
     window_.Record(micros);
     window_bytes_ += bytes;
-    if (now - window_start_ >= kReportInterval) {
+    if (now - window_start_ >= report_interval_) {
       PrintWindowLocked(now);
       window_.Reset();
       window_bytes_ = 0;
@@ -125,6 +128,7 @@ class Stats {
   }
 
   const absl::Time start_;
+  const absl::Duration report_interval_;
   std::FILE* const progress_;
   absl::Mutex mu_;  // guards everything below
   client::Histogram total_ ABSL_GUARDED_BY(mu_);
@@ -171,7 +175,8 @@ absl::Status RunPerfProduce(const GlobalOptions& global, const PerfProduceOption
 
   SeededRandom random = MakeSystemSeededRandom();
   const absl::Time start = absl::Now();
-  Stats stats(start, global.format() == OutputFormat::kJson ? stderr : stdout);
+  Stats stats(start, absl::Milliseconds(options.reporting_interval_ms),
+              global.format() == OutputFormat::kJson ? stderr : stdout);
   std::optional<TokenBucket> bucket;
   // A burst of 10 ms worth of records keeps the rate smooth.
   if (options.throughput > 0) bucket.emplace(options.throughput, options.throughput / 100, start);
@@ -227,6 +232,10 @@ void AddPerfProduceCommand(CLI::App& perf, const GlobalOptions& global, Commands
   app->add_option("--producer-property", options->producer_props)->allow_extra_args(false);
   app->add_option("--payload-file", options->payload_file,
                   "File of newline-separated payloads, one picked at random per record");
+  app->add_option("--reporting-interval", options->reporting_interval_ms,
+                  "Milliseconds between progress lines")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   commands.push_back({app, [&global, options] { return RunPerfProduce(global, *options); }});
 }
 

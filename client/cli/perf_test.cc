@@ -85,6 +85,27 @@ TEST_F(PerfTest, ProduceThenConsumeInKafkasFormats) {
   EXPECT_EQ(match[2], "3000");
 }
 
+TEST_F(PerfTest, ProgressLinesInKafkasWindowFormat) {
+  // At 1000 records/s, 400 records take at least 0.39 s (the bucket holds
+  // 10), so a 100 ms reporting interval yields at least one progress line.
+  auto produced =
+      Run({"perf", "produce", "--topic", "perf", "--num-records", "400", "--record-size", "10",
+           "--throughput", "1000", "--reporting-interval", "100"});
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  std::vector<std::string> lines = absl::StrSplit(produced.out, '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 2u) << produced.out;
+  const std::regex window_line(R"(^(\d+) records sent, \d+\.\d records/sec \(\d+\.\d{2} MB/sec\), )"
+                               R"(\d+\.\d ms avg latency, \d+\.\d ms max latency\.$)");
+  int64_t in_windows = 0;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(lines[i], match, window_line)) << lines[i];
+    in_windows += std::stoll(match[1]);
+  }
+  EXPECT_LE(in_windows, 400);
+  EXPECT_EQ(lines.back().rfind("400 records sent, ", 0), 0u) << lines.back();
+}
+
 TEST_F(PerfTest, ThrottledProduceAndConsumeAsJson) {
   auto produced = Run({"--output", "json", "perf", "produce", "--topic", "perf", "--num-records",
                        "300", "--record-size", "10", "--throughput", "1000"});

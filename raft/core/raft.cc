@@ -245,9 +245,13 @@ void Raft::Step(const Message& m) {
       BecomeFollower(m.term, IsFromLeader(m.type) ? m.from : kNoNode);
     }
   } else if (m.term < term_) {
-    if ((config_.check_quorum || config_.pre_vote) && IsFromLeader(m.type)) {
-      // Our higher term tells a stale leader to step down; without this a
-      // partitioned leader's pre-candidates would never learn the new term.
+    if (IsFromLeader(m.type)) {
+      // "If a server receives a request with a stale term number, it rejects
+      // the request" (5.1), and the reply's term makes the stale leader step
+      // down. etcd stays silent here unless CheckQuorum or Pre-Vote is on,
+      // relying on vote requests to reach the leader; the simulation found a
+      // schedule where they never do (seed 2523: the only voter the leader
+      // has left is not in the campaigning observers' stale voter set).
       Send({.type = MessageType::kAppendResponse, .to = m.from});
     } else if (m.type == MessageType::kPreVote) {
       Send({.type = MessageType::kPreVoteResponse, .to = m.from, .term = term_, .reject = true});

@@ -15,7 +15,7 @@ PACKAGES=(
   zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libcli11-dev nlohmann-json3-dev
   libyaml-cpp-dev
   # Golden tests against a real Kafka client library, cluster tooling
-  python3 python3-kafka procps curl
+  python3 python3-kafka python3-snappy python3-lz4 python3-zstandard procps curl
 )
 
 SUDO=""

@@ -301,6 +301,50 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
       if (r.error_code() != v1::NONE) absl::SleepFor(absl::Milliseconds(20));
     }
   });
+  // A consumer reading from whoever leads: every batch it is shown must be
+  // below the high watermark it is told, and must still be there, the same,
+  // at the end (no leader change may take back what a consumer saw).
+  std::map<int64_t, std::string> consumed;
+  std::atomic<int64_t> above_hw{0};
+  std::thread consumer([&] {
+    int64_t next = 0;
+    while (!stop) {
+      auto p = Describe("k");
+      if (!p || brokers_[p->leader_id()] <= 0) continue;
+      v1::FetchRequest req;
+      req.set_replica_id(-1);
+      req.set_max_wait_ms(100);
+      req.set_min_bytes(1);
+      req.set_max_bytes(1 << 20);
+      auto* ft = req.add_topics();
+      ft->set_topic("k");
+      auto* fp = ft->add_partitions();
+      fp->set_partition(0);
+      fp->set_fetch_offset(next);
+      fp->set_current_leader_epoch(-1);
+      fp->set_partition_max_bytes(1 << 20);
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      v1::FetchResponse resp;
+      if (!Broker(p->leader_id())->Fetch(&ctx, req, &resp).ok() || resp.responses_size() != 1) {
+        continue;
+      }
+      const auto& pd = resp.responses(0).partitions(0);
+      if (pd.error_code() != v1::NONE) {
+        absl::SleepFor(absl::Milliseconds(20));
+        continue;
+      }
+      storage::BatchIterator it(pd.records());
+      while (it.Next()) {
+        if (it.header().last_offset().value() >= pd.high_watermark()) ++above_hw;
+        auto batch = storage::DecodedBatch::Decode(it.batch(), {});
+        if (!batch.ok()) break;
+        const std::string_view v = *batch->records()[0].value;
+        consumed[it.header().base_offset.value()] = std::string(v.substr(0, v.find('-') + 3));
+        next = it.header().next_offset().value();
+      }
+    }
+  });
   const absl::Time start = absl::Now();
   for (int round = 0; round < 4; ++round) {
     absl::SleepFor(absl::Seconds(3));
@@ -322,6 +366,7 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
   absl::SleepFor(absl::Seconds(2));
   stop = true;
   producer.join();
+  consumer.join();
   std::cout << attempts << " produce attempts, " << acked.size() << " acknowledged ("
             << acked.size() * kRecordsPerBatch << " records)" << std::endl;
   ASSERT_GT(acked.size(), 100u);
@@ -378,6 +423,15 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
     if (it == found.end() || it->second != value || copies[value] != 1) ++missing;
   }
   EXPECT_EQ(missing, 0) << "acknowledged batches lost, moved or duplicated";
+  EXPECT_EQ(above_hw, 0) << "a fetch returned records at or above its high watermark";
+  int taken_back = 0;
+  for (const auto& [offset, value] : consumed) {
+    auto it = found.find(offset);
+    if (it == found.end() || it->second != value) ++taken_back;
+  }
+  std::cout << consumed.size() << " batches consumed during the kills" << std::endl;
+  EXPECT_GT(consumed.size(), 0u);
+  EXPECT_EQ(taken_back, 0) << "batches a consumer saw are not in the final log";
 }
 
 }  // namespace

@@ -291,6 +291,7 @@ void Replica::MaybeShrinkIsr() {
 std::optional<IsrProposal> Replica::NextProposalLocked() {
   if (role_ != Role::kLeader || pending_isr_) return std::nullopt;
   const absl::Duration now = clock_.Monotonic();
+  if (now < retry_proposal_after_) return std::nullopt;
   const Offset leader_end = log_->log_end_offset();
   const Offset hw = log_->high_watermark();
   std::vector<BrokerId> isr;
@@ -317,7 +318,10 @@ std::optional<IsrProposal> Replica::NextProposalLocked() {
     for (BrokerId b : state_.replicas) {
       if (Contains(state_.isr, b) || b == local_) continue;
       auto it = followers_.find(b);
-      if (it == followers_.end() || it->second.log_end < hw || it->second.log_end < Offset(0)) {
+      // Only a follower fetching now: old progress of a stopped broker must
+      // not bring it back (and stall the HW while the proposal is pending).
+      if (it == followers_.end() || !it->second.connected || it->second.log_end < hw ||
+          it->second.log_end < Offset(0)) {
         continue;
       }
       isr.push_back(b);
@@ -357,6 +361,7 @@ void Replica::OnProposalDone(LeaderEpoch epoch, const absl::StatusOr<PartitionSt
     if (role_ != Role::kLeader || state_.leader_epoch != epoch) return;
     pending_isr_.reset();
     if (!result.ok()) {
+      retry_proposal_after_ = clock_.Monotonic() + kProposalRetryBackoff;
       // The next timer tick or follower update proposes again, from the
       // state the next image brings.
       spdlog::warn("{}-{}: epoch {}: AlterPartition failed: {}", topic_, partition_.value(),
@@ -376,12 +381,15 @@ void Replica::OnProposalDone(LeaderEpoch epoch, const absl::StatusOr<PartitionSt
 absl::StatusOr<ReadResult> Replica::ReadCommitted(Offset offset, size_t max_bytes) const {
   const Offset hw = log_->high_watermark();
   ReadResult result{.high_watermark = hw, .log_start_offset = log_->log_start_offset()};
-  if (offset > hw || offset < result.log_start_offset) {
+  // Between the HW and the log end is in range but not yet visible (e.g. a
+  // new leader whose HW has not caught up): an empty answer, as Kafka gives.
+  const Offset log_end = log_->log_end_offset();
+  if (offset > log_end || offset < result.log_start_offset) {
     return KafkaError(v1::OFFSET_OUT_OF_RANGE,
                       absl::StrCat("offset ", offset.value(), " outside [",
-                                   result.log_start_offset.value(), ", ", hw.value(), "]"));
+                                   result.log_start_offset.value(), ", ", log_end.value(), "]"));
   }
-  if (offset == hw) return result;
+  if (offset >= hw) return result;
   absl::StatusOr<std::string> bytes = log_->Read(offset, max_bytes, hw);
   if (!bytes.ok()) {
     if (absl::IsOutOfRange(bytes.status())) {

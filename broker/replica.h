@@ -70,6 +70,9 @@ struct ReadResult {
 
 class Replica {
  public:
+  // Pause after the controller refuses an ISR change before proposing again.
+  static constexpr absl::Duration kProposalRetryBackoff = absl::Milliseconds(500);
+
   enum class Role { kNone, kLeader, kFollower };
 
   // `clock` and `sender` must outlive the replica. `on_change` runs after
@@ -113,7 +116,8 @@ class Replica {
   // Checks `current_leader_epoch` (-1 skips) against this leader: OK,
   // FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER.
   absl::Status CheckLeader(LeaderEpoch current_leader_epoch) const;
-  // Consumer read from `offset`, never past the high watermark.
+  // Consumer read from `offset`, never past the high watermark; empty at or
+  // above it, OFFSET_OUT_OF_RANGE beyond the log end or below the log start.
   absl::StatusOr<ReadResult> ReadCommitted(Offset offset, size_t max_bytes) const;
   // Replica read: whole batches from `offset` up to the log end.
   absl::StatusOr<std::string> ReadForFollower(Offset offset, size_t max_bytes) const;
@@ -193,6 +197,8 @@ class Replica {
   absl::flat_hash_map<BrokerId, FollowerProgress> followers_ ABSL_GUARDED_BY(mu_);
   // The ISR change in flight, if any (union with state_.isr counts for HW).
   std::optional<std::vector<BrokerId>> pending_isr_ ABSL_GUARDED_BY(mu_);
+  // After a refused proposal, none before this time (kProposalRetryBackoff).
+  absl::Duration retry_proposal_after_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   int64_t isr_shrinks_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t isr_expands_ ABSL_GUARDED_BY(mu_) = 0;
 };

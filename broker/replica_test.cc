@@ -137,6 +137,26 @@ TEST_F(ReplicaTest, IsrKeepsCaughtUpFollowerAndDropsLaggingOne) {
   EXPECT_EQ(r->high_watermark(), Offset(4)) << "HW no longer waits for broker 3";
 }
 
+TEST_F(ReplicaTest, StoppedFollowerIsNotProposedBackFromOldProgress) {
+  auto r = Make("/p", kB1);
+  r->BecomeLeader(State(1, kB1, {kB1, kB2, kB3}));
+  ASSERT_TRUE(r->AppendRecords(MakeBatches(1, 1), true).ok());
+  r->UpdateFollower(kB2, BrokerEpoch(1), Offset(1), Offset(1));
+  r->UpdateFollower(kB3, BrokerEpoch(1), Offset(1), Offset(1));
+  r->FollowerDisconnected(kB3);
+  // The controller dropped broker 3 (controlled shutdown).
+  r->BecomeLeader({.leader_epoch = LeaderEpoch(1),
+                   .partition_epoch = PartitionEpoch(2),
+                   .leader = kB1,
+                   .replicas = {kB1, kB2, kB3},
+                   .isr = {kB1, kB2}});
+  r->MaybeShrinkIsr();
+  EXPECT_EQ(sender_.pending(), 0u) << "broker 3 is not fetching";
+  ASSERT_TRUE(r->AppendRecords(MakeBatches(1, 1), true).ok());
+  r->UpdateFollower(kB2, BrokerEpoch(1), Offset(2), Offset(2));
+  EXPECT_EQ(r->high_watermark(), Offset(2)) << "the HW does not wait for broker 3";
+}
+
 TEST_F(ReplicaTest, DisconnectedIdleFollowerLeavesIsrAfterTheLagTime) {
   auto r = Make("/p", kB1);
   r->BecomeLeader(State(1, kB1, {kB1, kB2}, {kB1, kB2}));
@@ -163,6 +183,9 @@ TEST_F(ReplicaTest, FollowerReachingHighWatermarkIsProposedForIsr) {
   EXPECT_EQ(sender_.last().isr.back(), std::make_pair(kB3, BrokerEpoch(9)));
   sender_.Fail(KafkaError(v1::INVALID_UPDATE_VERSION, "stale"));
   EXPECT_EQ(r->isr().size(), 2u) << "a refused change does not apply";
+  r->UpdateFollower(kB3, BrokerEpoch(9), Offset(4), Offset(4));
+  EXPECT_EQ(sender_.pending(), 0u) << "not again within the retry backoff";
+  clock_.Advance(Replica::kProposalRetryBackoff);
   r->UpdateFollower(kB3, BrokerEpoch(9), Offset(4), Offset(4));
   ASSERT_EQ(sender_.pending(), 1u) << "proposed again";
   sender_.Accept(kB1, {kB1, kB2, kB3});
@@ -215,7 +238,8 @@ TEST_F(ReplicaTest, ConsumerReadsStopAtHighWatermark) {
   }
   EXPECT_EQ(batches, 2);
   EXPECT_TRUE(r->ReadCommitted(Offset(2), 1 << 20)->records.empty());
-  EXPECT_EQ(ToErrorCode(r->ReadCommitted(Offset(3), 100).status()), v1::OFFSET_OUT_OF_RANGE);
+  EXPECT_TRUE(r->ReadCommitted(Offset(4), 1 << 20)->records.empty()) << "above HW, in the log";
+  EXPECT_EQ(ToErrorCode(r->ReadCommitted(Offset(6), 100).status()), v1::OFFSET_OUT_OF_RANGE);
 }
 
 TEST_F(ReplicaTest, DiskFullFailsProduceWithStorageErrorAndOtherPartitionsServe) {

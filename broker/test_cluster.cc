@@ -116,13 +116,10 @@ controller::ImagePtr TestCluster::image() {
   return image_;
 }
 
-const controller::PartitionRegistration& TestCluster::partition(const std::string& topic,
-                                                                int32_t p) {
+controller::PartitionRegistration TestCluster::partition(const std::string& topic, int32_t p) {
   controller::ImagePtr img = image();
   const controller::TopicImage* t = img->topic_by_name(topic);
   FJORD_CHECK(t != nullptr) << topic;
-  // Registrations are shared and immutable; the image keeps this one alive
-  // as long as any image holds it, and tests keep the cluster alive.
   return *t->partitions.at(p);
 }
 

@@ -62,7 +62,8 @@ class TestCluster {
   }
   std::unique_ptr<v1::BrokerService::Stub> Stub(int32_t id);
   controller::ImagePtr image();
-  const controller::PartitionRegistration& partition(const std::string& topic, int32_t p);
+  // A copy: the image it came from may be replaced at any moment.
+  controller::PartitionRegistration partition(const std::string& topic, int32_t p);
 
   // The controller's side of AlterPartition.
   absl::StatusOr<PartitionState> AlterPartition(const IsrProposal& proposal);

@@ -78,6 +78,9 @@ TEST_F(AdminCliTest, TopicLifecycleWithKafkasMessages) {
   auto set = Run({"topic", "alter-config", "life", "--set", "retention.ms=3600000"});
   EXPECT_EQ(set.exit_code, 0) << set.err;
   EXPECT_EQ(set.out, "Completed updating config for topic life.\n");
+  auto with_configs = Run({"topic", "describe", "life"});
+  EXPECT_NE(with_configs.out.find("\tConfigs: retention.ms=3600000\n"), std::string::npos)
+      << with_configs.out << with_configs.err;
   auto bad = Run({"topic", "alter-config", "life", "--set", "retention.ms=soon"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("INVALID_CONFIG"), std::string::npos) << bad.err;

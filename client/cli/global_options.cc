@@ -47,12 +47,13 @@ std::string ErrorText(const absl::Status& status) {
   return absl::StrCat(ErrorCodeName(ToErrorCode(status)), ": ", status.message());
 }
 
-absl::StatusOr<std::unique_ptr<client::Admin>> MakeAdmin(const GlobalOptions& global) {
+absl::StatusOr<std::unique_ptr<client::Admin>> MakeAdmin(const GlobalOptions& global,
+                                                         const client::Properties& defaults) {
   client::Properties overrides;
   if (!global.bootstrap_controllers.empty()) {
     overrides["bootstrap.controllers"] = global.bootstrap_controllers;
   }
-  ASSIGN_OR_RETURN(client::Properties properties, BuildProperties(global, {}, {}, overrides));
+  ASSIGN_OR_RETURN(client::Properties properties, BuildProperties(global, defaults, {}, overrides));
   ASSIGN_OR_RETURN(client::AdminConfig config, client::AdminConfig::FromProperties(properties));
   return client::Admin::Create(config);
 }

@@ -52,7 +52,8 @@ absl::StatusOr<client::Properties> BuildProperties(const GlobalOptions& global,
 std::string ErrorText(const absl::Status& status);
 
 // An admin client for the cluster (controllers from --bootstrap-controller,
-// else the bootstrap servers) with -X properties applied.
-absl::StatusOr<std::unique_ptr<client::Admin>> MakeAdmin(const GlobalOptions& global);
+// else the bootstrap servers) with `defaults`, then -X properties applied.
+absl::StatusOr<std::unique_ptr<client::Admin>> MakeAdmin(const GlobalOptions& global,
+                                                         const client::Properties& defaults = {});
 
 }  // namespace fjord::cli

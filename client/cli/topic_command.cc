@@ -4,12 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/admin.h"
 #include "client/cli/command.h"
 #include "client/cli/global_options.h"
 #include "client/cli/metadata_rpc.h"
@@ -20,6 +22,9 @@ namespace fjord::cli {
 namespace {
 
 constexpr absl::Duration kMetadataTimeout = absl::Seconds(10);
+// describe asks the controllers for config overrides; it must not hang on
+// a cluster without reachable controllers.
+constexpr char kConfigsApiTimeoutMs[] = "5000";
 
 using MetadataTopic = v1::MetadataResponse::MetadataResponseTopic;
 
@@ -60,7 +65,23 @@ absl::Status RunList(const GlobalOptions& global) {
   return absl::OkStatus();
 }
 
-nlohmann::json DescribeJson(const MetadataTopic& topic) {
+// The topic's dynamic overrides (Kafka's describe shows only those), or the
+// reason they are unknown.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> TopicOverrides(
+    client::Admin& admin, const std::string& topic) {
+  ASSIGN_OR_RETURN(std::vector<v1::DescribedConfig> configs,
+                   admin.DescribeConfigs(v1::ConfigResource::TOPIC, topic));
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (const v1::DescribedConfig& config : configs) {
+    if (config.config_source() != v1::DescribedConfig::TOPIC_CONFIG) continue;
+    overrides.emplace_back(config.name(), config.is_sensitive() ? "(sensitive)" : config.value());
+  }
+  return overrides;
+}
+
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+nlohmann::json DescribeJson(const MetadataTopic& topic, const Overrides& configs) {
   nlohmann::json partitions = nlohmann::json::array();
   for (const auto& p : topic.partitions()) {
     partitions.push_back(
@@ -77,14 +98,17 @@ nlohmann::json DescribeJson(const MetadataTopic& topic) {
           {"partition_count", topic.partitions_size()},
           {"replication_factor", ReplicationFactor(topic)},
           {"internal", topic.is_internal()},
+          {"configs",
+           nlohmann::json(std::map<std::string, std::string>(configs.begin(), configs.end()))},
           {"partitions", partitions}};
 }
 
 // kafka-topics.sh --describe's layout.
-void DescribeText(const MetadataTopic& topic) {
+void DescribeText(const MetadataTopic& topic, const Overrides& configs) {
   std::cout << "Topic: " << topic.topic() << "\tTopicId: " << TopicIdString(topic.topic_id())
             << "\tPartitionCount: " << topic.partitions_size()
-            << "\tReplicationFactor: " << ReplicationFactor(topic) << "\tConfigs: \n";
+            << "\tReplicationFactor: " << ReplicationFactor(topic)
+            << "\tConfigs: " << absl::StrJoin(configs, ",", absl::PairFormatter("=")) << "\n";
   for (const auto& p : topic.partitions()) {
     std::cout << "\tTopic: " << topic.topic() << "\tPartition: " << p.partition()
               << "\tLeader: " << (p.leader_id() < 0 ? "none" : std::to_string(p.leader_id()))
@@ -100,6 +124,8 @@ void DescribeText(const MetadataTopic& topic) {
 absl::Status RunDescribe(const GlobalOptions& global, const std::vector<std::string>& names) {
   ASSIGN_OR_RETURN(v1::MetadataResponse metadata,
                    FetchMetadata(global.BootstrapList(), names, kMetadataTimeout));
+  absl::StatusOr<std::unique_ptr<client::Admin>> admin =
+      MakeAdmin(global, {{"default.api.timeout.ms", kConfigsApiTimeoutMs}});
   nlohmann::json json = nlohmann::json::array();
   absl::Status first_error;
   for (const MetadataTopic& topic : metadata.topics()) {
@@ -109,10 +135,18 @@ absl::Status RunDescribe(const GlobalOptions& global, const std::vector<std::str
       first_error.Update(error);
       continue;
     }
+    absl::StatusOr<Overrides> configs =
+        admin.ok() ? TopicOverrides(**admin, topic.topic()) : admin.status();
+    if (!configs.ok()) {
+      // Partitions come from the brokers; only the configs are missing.
+      std::cerr << "Configs of " << topic.topic() << " unavailable (" << ErrorText(configs.status())
+                << ")" << std::endl;
+      configs = Overrides{};
+    }
     if (global.format() == OutputFormat::kJson) {
-      json.push_back(DescribeJson(topic));
+      json.push_back(DescribeJson(topic, *configs));
     } else {
-      DescribeText(topic);
+      DescribeText(topic, *configs);
     }
   }
   if (global.format() == OutputFormat::kJson) std::cout << Dump(json) << std::endl;

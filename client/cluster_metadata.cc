@@ -9,6 +9,22 @@
 
 namespace fjord::client {
 
+bool IsStaleMetadataError(v1::ErrorCode code) {
+  switch (code) {
+    case v1::NOT_LEADER_OR_FOLLOWER:
+    case v1::UNKNOWN_TOPIC_OR_PARTITION:
+    case v1::LEADER_NOT_AVAILABLE:
+    case v1::FENCED_LEADER_EPOCH:
+    case v1::UNKNOWN_LEADER_EPOCH:
+    case v1::NETWORK_EXCEPTION:
+    case v1::KAFKA_STORAGE_ERROR:
+    case v1::REPLICA_NOT_AVAILABLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 const TopicMetadata* MetadataSnapshot::topic(const std::string& name) const {
   auto it = topics.find(name);
   return it == topics.end() ? nullptr : &it->second;

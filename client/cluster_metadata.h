@@ -59,6 +59,11 @@ struct MetadataSnapshot {
   const BrokerMetadata* broker(int32_t id) const;
 };
 
+// Whether a partition error means the client's view of leadership is stale
+// (the leader moved, the topic changed, the broker is gone) and metadata
+// should be refreshed before retrying.
+bool IsStaleMetadataError(v1::ErrorCode code);
+
 class ClusterMetadata {
  public:
   ClusterMetadata(std::vector<std::string> bootstrap_servers, Channels& channels,

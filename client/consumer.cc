@@ -15,13 +15,6 @@ namespace {
 // Response headroom over fetch.max.bytes for the Fetch response's fields.
 constexpr int kResponseOverheadBytes = 1 << 20;
 
-bool InvalidatesMetadata(v1::ErrorCode code) {
-  return code == v1::NOT_LEADER_OR_FOLLOWER || code == v1::UNKNOWN_TOPIC_OR_PARTITION ||
-         code == v1::LEADER_NOT_AVAILABLE || code == v1::FENCED_LEADER_EPOCH ||
-         code == v1::UNKNOWN_LEADER_EPOCH || code == v1::NETWORK_EXCEPTION ||
-         code == v1::KAFKA_STORAGE_ERROR || code == v1::REPLICA_NOT_AVAILABLE;
-}
-
 }  // namespace
 
 struct Consumer::FetchCall {
@@ -167,7 +160,7 @@ absl::StatusOr<std::map<TopicPartition, int64_t>> Consumer::OffsetsForTimes(
         for (const auto& p : t.partitions()) {
           if (p.error_code() == v1::NONE) {
             result[{t.topic(), p.partition()}] = p.offset();
-          } else if (InvalidatesMetadata(p.error_code())) {
+          } else if (IsStaleMetadataError(p.error_code())) {
             metadata_.RequestUpdate();
           } else if (!IsRetriable(p.error_code())) {
             return KafkaError(p.error_code(),
@@ -427,7 +420,7 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
           state.position.reset();  // ResolvePositions applies auto.offset.reset
           continue;
         }
-        if (InvalidatesMetadata(error)) metadata_.RequestUpdate();
+        if (IsStaleMetadataError(error)) metadata_.RequestUpdate();
         if (!IsRetriable(error) && error != v1::UNKNOWN_SERVER_ERROR) {
           return KafkaError(error, absl::StrCat("fetch ", c.tp.topic, "-", c.tp.partition, ": ",
                                                 ErrorCodeName(error), " ", message));

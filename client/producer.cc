@@ -51,14 +51,6 @@ RecordAccumulator::Options AccumulatorOptions(const ProducerConfig& config) {
   return options;
 }
 
-// Errors after which the client's view of leadership is stale.
-bool InvalidatesMetadata(v1::ErrorCode code) {
-  return code == v1::NOT_LEADER_OR_FOLLOWER || code == v1::UNKNOWN_TOPIC_OR_PARTITION ||
-         code == v1::LEADER_NOT_AVAILABLE || code == v1::FENCED_LEADER_EPOCH ||
-         code == v1::UNKNOWN_LEADER_EPOCH || code == v1::NETWORK_EXCEPTION ||
-         code == v1::KAFKA_STORAGE_ERROR;
-}
-
 }  // namespace
 
 // One Produce call in flight: what the gRPC callback needs to finish it.
@@ -284,7 +276,7 @@ void Producer::HandleResponse(InFlight& call, const grpc::Status& status) {
         accumulator_.Complete(std::move(batch), result.base_offset(), result.log_append_time_ms());
         continue;
       }
-      if (InvalidatesMetadata(result.error_code())) metadata_.RequestUpdate();
+      if (IsStaleMetadataError(result.error_code())) metadata_.RequestUpdate();
       const absl::Status error = KafkaError(
           result.error_code(),
           absl::StrCat(ErrorCodeName(result.error_code()), " from broker ", call.broker, " for ",

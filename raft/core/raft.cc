@@ -255,6 +255,12 @@ void Raft::Step(const Message& m) {
       Send({.type = MessageType::kAppendResponse, .to = m.from});
     } else if (m.type == MessageType::kPreVote) {
       Send({.type = MessageType::kPreVoteResponse, .to = m.from, .term = term_, .reject = true});
+    } else if (m.type == MessageType::kVote) {
+      // Likewise a candidate stuck at an old term must learn ours, or it may
+      // campaign forever below it (soak seeds 54390 and 19857: the only voter
+      // it needs is an observer in its own newer configuration, which never
+      // campaigns and so never tells it).
+      Send({.type = MessageType::kVoteResponse, .to = m.from, .reject = true});
     }
     return;
   }

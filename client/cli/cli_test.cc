@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_split.h"
@@ -143,6 +145,23 @@ TEST_F(CliTest, TopicListAsTextAndJson) {
   ASSERT_EQ(topics.size(), 2u);
   EXPECT_EQ(topics[1]["name"], "t");
   EXPECT_EQ(topics[1]["partitions"], 3);
+}
+
+TEST_F(CliTest, ProducerConfigFileIsReadAndCommandLinePropertiesWin) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/producer.properties";
+  std::ofstream(path) << "# Kafka's format\nacks=2\nlinger.ms=1\n";
+  auto bad = Run({"produce", "t", "--producer.config", path}, "x\n");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("acks"), std::string::npos) << bad.err;
+
+  auto fixed =
+      Run({"produce", "t", "--producer.config", path, "--producer-property", "acks=1"}, "x\n");
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_EQ(fixed.out, "Produced 1 records to topic t (0 failed)\n");
+
+  auto missing = Run({"produce", "t", "--producer.config", path + ".nope"}, "x\n");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("cannot read"), std::string::npos) << missing.err;
 }
 
 TEST_F(CliTest, BadCommandLinesFailWithAMessage) {

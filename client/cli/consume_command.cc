@@ -37,6 +37,7 @@ struct ConsumeOptions {
   std::string format = "%v\\n";
   int64_t timeout_ms = -1;
   std::vector<std::string> consumer_properties;
+  std::string config_file;  // --consumer.config
 };
 
 // The topic's partitions from the broker, or all of them / just `partition`.
@@ -126,8 +127,9 @@ absl::Status RunConsume(const GlobalOptions& global, const ConsumeOptions& optio
         "give at most one of --from-beginning, --offset and --timestamp");
   }
   ASSIGN_OR_RETURN(RecordFormatter formatter, RecordFormatter::Parse(options.format));
-  ASSIGN_OR_RETURN(client::Properties properties,
-                   BuildProperties(global, {}, options.consumer_properties, {}));
+  ASSIGN_OR_RETURN(std::vector<std::string> client_lines,
+                   ClientPropertyLines(options.config_file, options.consumer_properties));
+  ASSIGN_OR_RETURN(client::Properties properties, BuildProperties(global, {}, client_lines, {}));
   ASSIGN_OR_RETURN(client::ConsumerConfig config,
                    client::ConsumerConfig::FromProperties(properties));
   ASSIGN_OR_RETURN(std::vector<client::TopicPartition> partitions,
@@ -171,6 +173,8 @@ void AddConsumeCommand(CLI::App& root, const GlobalOptions& global, Commands& co
   app->add_option("--consumer-property", options->consumer_properties,
                   "Consumer property key=value (repeatable)")
       ->allow_extra_args(false);
+  app->add_option("--consumer.config", options->config_file,
+                  "Consumer properties file (Kafka's format), before the -property flags");
   commands.push_back({app, [&global, options] { return RunConsume(global, *options); }});
 }
 

@@ -1,6 +1,7 @@
 #include "client/cli/global_options.h"
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -41,6 +42,18 @@ absl::StatusOr<client::Properties> BuildProperties(const GlobalOptions& global,
   }
   for (const auto& [key, value] : overrides) properties[key] = value;
   return properties;
+}
+
+absl::StatusOr<std::vector<std::string>> ClientPropertyLines(
+    const std::string& config_file, const std::vector<std::string>& properties) {
+  std::vector<std::string> lines;
+  if (!config_file.empty()) {
+    std::ifstream file(config_file);
+    if (!file) return absl::NotFoundError(absl::StrCat("cannot read ", config_file));
+    for (std::string line; std::getline(file, line);) lines.push_back(line);
+  }
+  lines.insert(lines.end(), properties.begin(), properties.end());
+  return lines;
 }
 
 std::string ErrorText(const absl::Status& status) {

@@ -47,6 +47,11 @@ absl::StatusOr<client::Properties> BuildProperties(const GlobalOptions& global,
                                                    const std::vector<std::string>& client_specific,
                                                    const client::Properties& overrides);
 
+// The client-specific property lines: those of `config_file` (Kafka's
+// --producer.config / --consumer.config; "" for none), then `properties`.
+absl::StatusOr<std::vector<std::string>> ClientPropertyLines(
+    const std::string& config_file, const std::vector<std::string>& properties);
+
 // "UNKNOWN_TOPIC_OR_PARTITION: message": the Kafka error name users know,
 // then the SDK's explanation.
 std::string ErrorText(const absl::Status& status);

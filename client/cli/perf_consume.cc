@@ -31,6 +31,7 @@ struct PerfConsumeOptions {
   int64_t timeout_ms = 10000;  // Kafka's default: the longest wait between records
   bool hide_header = false;
   std::vector<std::string> consumer_properties;
+  std::string config_file;  // --consumer.config
 };
 
 // Kafka's "yyyy-MM-dd HH:mm:ss:SSS", local time.
@@ -54,8 +55,9 @@ absl::StatusOr<std::vector<client::TopicPartition>> AllPartitions(const GlobalOp
 }
 
 absl::Status RunPerfConsume(const GlobalOptions& global, const PerfConsumeOptions& options) {
-  ASSIGN_OR_RETURN(client::Properties properties,
-                   BuildProperties(global, {}, options.consumer_properties, {}));
+  ASSIGN_OR_RETURN(std::vector<std::string> client_lines,
+                   ClientPropertyLines(options.config_file, options.consumer_properties));
+  ASSIGN_OR_RETURN(client::Properties properties, BuildProperties(global, {}, client_lines, {}));
   ASSIGN_OR_RETURN(client::ConsumerConfig config,
                    client::ConsumerConfig::FromProperties(properties));
   ASSIGN_OR_RETURN(std::vector<client::TopicPartition> partitions,
@@ -149,6 +151,8 @@ void AddPerfConsumeCommand(CLI::App& perf, const GlobalOptions& global, Commands
   app->add_option("--consumer-property,--consumer-props", options->consumer_properties,
                   "Consumer property key=value (repeatable)")
       ->allow_extra_args(false);
+  app->add_option("--consumer.config", options->config_file,
+                  "Consumer properties file (Kafka's format), before the -property flags");
   commands.push_back({app, [&global, options] { return RunPerfConsume(global, *options); }});
 }
 

@@ -35,6 +35,7 @@ struct PerfProduceOptions {
   int32_t record_size = 0;
   double throughput = -1;
   std::vector<std::string> producer_props;
+  std::string config_file;  // --producer.config
   std::string payload_file;
   int64_t reporting_interval_ms = 5000;  // Kafka's tool: every 5 s
 };
@@ -166,8 +167,9 @@ absl::Status RunPerfProduce(const GlobalOptions& global, const PerfProduceOption
     return absl::InvalidArgumentError("--throughput must be positive or -1 (no limit)");
   }
   ASSIGN_OR_RETURN(std::vector<std::string> payloads, Payloads(options));
-  ASSIGN_OR_RETURN(client::Properties properties,
-                   BuildProperties(global, {}, options.producer_props, {}));
+  ASSIGN_OR_RETURN(std::vector<std::string> client_lines,
+                   ClientPropertyLines(options.config_file, options.producer_props));
+  ASSIGN_OR_RETURN(client::Properties properties, BuildProperties(global, {}, client_lines, {}));
   ASSIGN_OR_RETURN(client::ProducerConfig config,
                    client::ProducerConfig::FromProperties(properties));
   ASSIGN_OR_RETURN(std::unique_ptr<client::Producer> producer, client::Producer::Create(config));
@@ -236,6 +238,8 @@ void AddPerfProduceCommand(CLI::App& perf, const GlobalOptions& global, Commands
                   "Milliseconds between progress lines")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app->add_option("--producer.config", options->config_file,
+                  "Producer properties file (Kafka's format), before the -property flags");
   commands.push_back({app, [&global, options] { return RunPerfProduce(global, *options); }});
 }
 

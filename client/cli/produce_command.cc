@@ -32,6 +32,7 @@ struct ProduceOptions {
   int32_t partition = -1;
   std::string compression_type;
   std::vector<std::string> producer_properties;
+  std::string config_file;  // --producer.config
 };
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseHeaders(
@@ -81,8 +82,10 @@ absl::Status RunProduce(const GlobalOptions& global, const ProduceOptions& optio
   client::Properties overrides;
   if (!options.acks.empty()) overrides["acks"] = options.acks;
   if (!options.compression_type.empty()) overrides["compression.type"] = options.compression_type;
+  ASSIGN_OR_RETURN(std::vector<std::string> client_lines,
+                   ClientPropertyLines(options.config_file, options.producer_properties));
   ASSIGN_OR_RETURN(client::Properties properties,
-                   BuildProperties(global, {}, options.producer_properties, overrides));
+                   BuildProperties(global, {}, client_lines, overrides));
   ASSIGN_OR_RETURN(client::ProducerConfig config,
                    client::ProducerConfig::FromProperties(properties));
   ASSIGN_OR_RETURN(std::unique_ptr<client::Producer> producer, client::Producer::Create(config));
@@ -159,6 +162,8 @@ void AddProduceCommand(CLI::App& root, const GlobalOptions& global, Commands& co
   app->add_option("--producer-property", options->producer_properties,
                   "Producer property key=value (repeatable)")
       ->allow_extra_args(false);
+  app->add_option("--producer.config", options->config_file,
+                  "Producer properties file (Kafka's format), before the -property flags");
   commands.push_back({app, [&global, options] { return RunProduce(global, *options); }});
 }
 

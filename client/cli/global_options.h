@@ -2,8 +2,9 @@
 // the SDK properties given on the command line.
 //
 // Properties are layered, later wins: the command's defaults, then `-X k=v`
-// (any client), then `--producer-property` / `--consumer-property`, then the
-// command's own flags (`--acks`, `--compression-type`, ...). Unknown keys are
+// (any client), then the `--producer.config` / `--consumer.config` file,
+// then `--producer-property` / `--consumer-property`, then the command's own
+// flags (`--acks`, `--compression-type`, ...). Unknown keys are
 // rejected by the SDK's FromProperties with the key's name.
 #pragma once
 

@@ -1,10 +1,12 @@
 #include "client/admin.h"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/grpc_status.h"
 #include "common/kafka_error.h"
 
@@ -55,6 +57,9 @@ absl::StatusOr<Response> Admin::CallController(
   absl::Status last = absl::UnavailableError("no controller address");
   size_t next = 0;
   absl::Duration backoff = absl::Milliseconds(config_.retry_backoff_ms);
+  // Addresses that answered UNIMPLEMENTED serve no controller API (a plain
+  // broker): once every bootstrap address has, waiting cannot help.
+  std::set<std::string> without_controller_api;
   while (absl::Now() < deadline) {
     std::string address;
     {
@@ -68,6 +73,18 @@ absl::StatusOr<Response> Admin::CallController(
         std::min(deadline, absl::Now() + absl::Milliseconds(config_.request_timeout_ms))));
     Response response;
     grpc::Status status = (stub.get()->*method)(&context, request, &response);
+    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+      without_controller_api.insert(address);
+      if (without_controller_api.size() >= bootstrap.size()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("no controller API at ", absl::StrJoin(bootstrap, ","),
+                         ": these are brokers; give the controllers with bootstrap.controllers "
+                         "(fjord --bootstrap-controller)"));
+      }
+      absl::MutexLock lock(&mu_);
+      active_controller_.clear();
+      continue;
+    }
     if (!status.ok()) {
       last = absl::UnavailableError(
           absl::StrCat("controller at ", address, ": ", status.error_message()));

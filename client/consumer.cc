@@ -336,17 +336,23 @@ absl::Status Consumer::TakeRecords(Completed& c, std::vector<ConsumerRecord>& ou
     const int64_t last_offset = header.base_offset.value() + header.last_offset_delta;
     if (last_offset < *state.position || header.is_control()) {
       c.consumed += it.batch().size();
+      c.decoded.reset();
       continue;
     }
-    // Decode validates the CRC (Fjord always checks: check.crcs=false only
-    // skips nothing, as the codec cannot read a batch it has not verified).
-    absl::StatusOr<storage::DecodedBatch> batch = storage::DecodedBatch::Decode(it.batch(), limits);
-    if (!batch.ok()) {
-      return KafkaError(
-          v1::CORRUPT_MESSAGE,
-          absl::StrCat("record batch at offset ", header.base_offset.value(), " of ", c.tp.topic,
-                       "-", c.tp.partition, " is invalid: ", batch.status().message()));
+    if (!c.decoded.has_value()) {
+      // Decode validates the CRC (Fjord always checks: check.crcs=false
+      // skips nothing, as the codec cannot read a batch it has not verified).
+      absl::StatusOr<storage::DecodedBatch> decoded =
+          storage::DecodedBatch::Decode(it.batch(), limits);
+      if (!decoded.ok()) {
+        return KafkaError(
+            v1::CORRUPT_MESSAGE,
+            absl::StrCat("record batch at offset ", header.base_offset.value(), " of ", c.tp.topic,
+                         "-", c.tp.partition, " is invalid: ", decoded.status().message()));
+      }
+      c.decoded = *std::move(decoded);
     }
+    const storage::DecodedBatch* batch = &*c.decoded;
     const bool log_append = (header.attributes & storage::kTimestampTypeBit) != 0;
     for (const storage::Record& record : batch->records()) {
       const int64_t offset = header.base_offset.value() + record.offset_delta;
@@ -370,7 +376,10 @@ absl::Status Consumer::TakeRecords(Completed& c, std::vector<ConsumerRecord>& ou
       out.push_back(std::move(r));
       state.position = offset + 1;
     }
-    if (*state.position > last_offset) c.consumed += it.batch().size();
+    if (*state.position > last_offset) {
+      c.consumed += it.batch().size();
+      c.decoded.reset();
+    }
   }
   // A partial batch at the end of a response is normal (byte limits): the
   // next fetch starts from the position and gets it whole.
@@ -409,20 +418,22 @@ absl::StatusOr<std::vector<ConsumerRecord>> Consumer::Poll(absl::Duration timeou
       PartitionState& state = it->second;
       if (c.error != v1::NONE) {
         state.fetch_in_flight = false;
+        // Copy what the error needs: pop_front() destroys `c`.
         const v1::ErrorCode error = c.error;
         const std::string message = c.error_message;
+        const TopicPartition tp = c.tp;
         buffered_.pop_front();
         if (error == v1::OFFSET_OUT_OF_RANGE) {
           if (config_.auto_offset_reset == AutoOffsetReset::kNone) {
-            return KafkaError(error, absl::StrCat("offset ", *state.position, " of ", c.tp.topic,
-                                                  "-", c.tp.partition, " is out of range"));
+            return KafkaError(error, absl::StrCat("offset ", *state.position, " of ", tp.topic, "-",
+                                                  tp.partition, " is out of range"));
           }
           state.position.reset();  // ResolvePositions applies auto.offset.reset
           continue;
         }
         if (IsStaleMetadataError(error)) metadata_.RequestUpdate();
         if (!IsRetriable(error) && error != v1::UNKNOWN_SERVER_ERROR) {
-          return KafkaError(error, absl::StrCat("fetch ", c.tp.topic, "-", c.tp.partition, ": ",
+          return KafkaError(error, absl::StrCat("fetch ", tp.topic, "-", tp.partition, ": ",
                                                 ErrorCodeName(error), " ", message));
         }
         state.retry_after = absl::Now() + absl::Milliseconds(config_.retry_backoff_ms);

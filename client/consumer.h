@@ -35,6 +35,7 @@
 #include "client/cluster_metadata.h"
 #include "client/config.h"
 #include "client/producer_batch.h"
+#include "storage/record_batch.h"
 
 namespace fjord::client {
 
@@ -108,6 +109,11 @@ class Consumer {
     int64_t high_watermark = -1;
     std::string records;
     size_t consumed = 0;  // bytes of `records` already handed out
+    // The batch at `consumed`, decoded once even when several Polls take
+    // its records (max.poll.records smaller than the batch). Its records
+    // point into `records` or into itself; `records` is not moved while a
+    // Completed sits in buffered_.
+    std::optional<storage::DecodedBatch> decoded;
   };
   struct FetchCall;
 

@@ -4,7 +4,7 @@
 //       --benchmark_report_aggregates_only=true      (one line)
 //
 // Files go to $FJORD_BENCH_DIR (default /tmp/fjord-bench), on the same file
-// system as the `dd` baseline in docs/bench-storage.md. Throughput is
+// system as the `dd` baseline in docs/benchmarks.md. Throughput is
 // reported as bytes_per_second of batch bytes appended / read / scanned.
 #include <benchmark/benchmark.h>
 

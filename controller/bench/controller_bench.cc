@@ -1,5 +1,5 @@
 // Benchmarks of the metadata image and the controller logic. Numbers and
-// commands are recorded in docs/bench-controller.md. Run with
+// commands are recorded in docs/benchmarks.md. Run with
 //   bazel run --config=opt //controller/bench:controller_bench
 #include <unistd.h>
 

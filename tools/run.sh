@@ -8,14 +8,18 @@ tools/setup.sh
 bazel build --config=opt //broker:fjord-broker //controller/server:fjord-controller //client/cli:fjord
 deploy/local/fjord-local start "$@"
 bootstrap="$(deploy/local/fjord-local bootstrap)"
+controllers="$(deploy/local/fjord-local controllers)"
 cat <<NEXT
 
 Try it (the fjord CLI is bazel-bin/client/cli/fjord):
-  export FJORD_BOOTSTRAP_SERVERS=$bootstrap
-  bazel-bin/client/cli/fjord topic create demo --partitions 3
-  seq 1 5 | bazel-bin/client/cli/fjord produce demo
-  bazel-bin/client/cli/fjord consume demo --from-beginning -n 5
-  bazel-bin/client/cli/fjord perf produce --topic demo --num-records 100000 --record-size 1024 --throughput -1
+  export FJORD_BOOTSTRAP_SERVERS=$bootstrap FJORD_BOOTSTRAP_CONTROLLERS=$controllers
+  alias fjord=\$PWD/bazel-bin/client/cli/fjord
+  fjord topic create demo -p 3 -r 1
+  seq 1 5 | fjord produce demo
+  fjord consume demo --from-beginning -n 5
+  fjord topic describe demo
+  fjord cluster info
+  fjord perf produce --topic demo --num-records 100000 --record-size 1024 --throughput -1
   deploy/local/fjord-local status
   deploy/local/fjord-local stop
 NEXT

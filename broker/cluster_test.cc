@@ -30,6 +30,7 @@
 #include "storage/partition_log.h"
 #include "storage/posix_file_system.h"
 #include "storage/record_batch.h"
+#include "tests/cluster/test_env.h"
 
 namespace fjord::broker {
 namespace {
@@ -37,24 +38,6 @@ namespace {
 constexpr absl::Duration kWaitMax = absl::Seconds(60);
 constexpr int kNodes = 3;
 constexpr int kRecordsPerBatch = 20;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::string Runfile(const std::string& path) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* ws = std::getenv("TEST_WORKSPACE");
-  return absl::StrCat(srcdir ? srcdir : ".", "/", ws ? ws : "fjord", "/", path);
-}
 
 pid_t Spawn(std::vector<std::string> args) {
   pid_t pid = fork();
@@ -84,21 +67,21 @@ class ClusterTest : public ::testing::Test {
     std::filesystem::remove_all(root_);
     std::vector<std::string> voters;
     for (int i = 1; i <= kNodes; ++i) {
-      controller_ports_[i] = FreePort();
-      broker_ports_[i] = FreePort();
+      controller_ports_[i] = ::fjord::testing::FreeLoopbackPort();
+      broker_ports_[i] = ::fjord::testing::FreeLoopbackPort();
       voters.push_back(absl::StrCat(i, "@127.0.0.1:", controller_ports_[i]));
     }
     voters_ = absl::StrJoin(voters, ",");
     for (int i = 1; i <= kNodes; ++i) {
       const std::string dir = (root_ / absl::StrCat("c", i)).string();
-      pid_t pid = Spawn({Runfile("controller/server/fjord-controller"), "format", "--cluster.id=bc",
-                         absl::StrCat("--node.id=", i), "--controller.quorum.voters=" + voters_,
-                         "--metadata.log.dir=" + dir});
+      pid_t pid = Spawn({::fjord::testing::Runfile("controller/server/fjord-controller"), "format",
+                         "--cluster.id=bc", absl::StrCat("--node.id=", i),
+                         "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + dir});
       int status = 0;
       waitpid(pid, &status, 0);
       ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "format failed";
-      controllers_[i] = Spawn({Runfile("controller/server/fjord-controller"), "start",
-                               absl::StrCat("--node.id=", i),
+      controllers_[i] = Spawn({::fjord::testing::Runfile("controller/server/fjord-controller"),
+                               "start", absl::StrCat("--node.id=", i),
                                "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + dir,
                                "--broker.session.timeout.ms=3000", "--log.level=warn"});
     }
@@ -123,12 +106,12 @@ class ClusterTest : public ::testing::Test {
         "\nlog.dirs=", (root_ / absl::StrCat("b", i)).string(),
         "\ncontroller.quorum.voters=", voters_, "\nmin.insync.replicas=2",
         "\nreplica.lag.time.max.ms=1500\nbroker.heartbeat.interval.ms=300",
-        "\nmetrics.listen=127.0.0.1:", FreePort(), "\nlog.level=info\n");
+        "\nmetrics.listen=127.0.0.1:", ::fjord::testing::FreeLoopbackPort(), "\nlog.level=info\n");
     // Logs go where Bazel keeps them after the test (test.outputs/).
     const char* out = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
     const std::filesystem::path logs = out ? std::filesystem::path(out) : root_;
-    brokers_[i] = Spawn({Runfile("broker/fjord-broker"), "--config", props, "--log-file",
-                         (logs / absl::StrCat("broker-", i, ".log")).string()});
+    brokers_[i] = Spawn({::fjord::testing::Runfile("broker/fjord-broker"), "--config", props,
+                         "--log-file", (logs / absl::StrCat("broker-", i, ".log")).string()});
   }
   void Kill9Broker(int i) {
     kill(brokers_[i], SIGKILL);

@@ -26,32 +26,13 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/fjord/v1/controller.grpc.pb.h"
+#include "tests/cluster/test_env.h"
 
 namespace fjord::controller {
 namespace {
 
 constexpr absl::Duration kWaitMax = absl::Seconds(30);
 constexpr int kNodes = 3;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::string Binary() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* ws = std::getenv("TEST_WORKSPACE");
-  return absl::StrCat(srcdir ? srcdir : ".", "/", ws ? ws : "fjord",
-                      "/controller/server/fjord-controller");
-}
 
 int RunAndWait(std::vector<std::string> args) {
   pid_t pid = fork();
@@ -75,13 +56,14 @@ class ControllerClusterTest : public ::testing::Test {
     std::filesystem::remove_all(root_);
     std::vector<std::string> voters;
     for (int i = 1; i <= kNodes; ++i) {
-      ports_[i] = FreePort();
+      ports_[i] = ::fjord::testing::FreeLoopbackPort();
       voters.push_back(absl::StrCat(i, "@127.0.0.1:", ports_[i]));
     }
     voters_ = absl::StrJoin(voters, ",");
     for (int i = 1; i <= kNodes; ++i) {
       ASSERT_EQ(
-          RunAndWait({Binary(), "format", "--cluster.id=mp-cluster", absl::StrCat("--node.id=", i),
+          RunAndWait({::fjord::testing::Runfile("controller/server/fjord-controller"), "format",
+                      "--cluster.id=mp-cluster", absl::StrCat("--node.id=", i),
                       "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + Dir(i)}),
           0);
       Start(i);
@@ -109,13 +91,14 @@ class ControllerClusterTest : public ::testing::Test {
   std::string Dir(int i) { return (root_ / absl::StrCat("c", i)).string(); }
 
   void Start(int i) {
-    std::vector<std::string> args = {Binary(),
-                                     "start",
-                                     absl::StrCat("--node.id=", i),
-                                     "--controller.quorum.voters=" + voters_,
-                                     "--metadata.log.dir=" + Dir(i),
-                                     "--broker.session.timeout.ms=3000",
-                                     "--log.level=warn"};
+    std::vector<std::string> args = {
+        ::fjord::testing::Runfile("controller/server/fjord-controller"),
+        "start",
+        absl::StrCat("--node.id=", i),
+        "--controller.quorum.voters=" + voters_,
+        "--metadata.log.dir=" + Dir(i),
+        "--broker.session.timeout.ms=3000",
+        "--log.level=warn"};
     pid_t pid = fork();
     if (pid == 0) {
       std::vector<char*> argv;

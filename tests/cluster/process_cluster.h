@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "tests/cluster/test_env.h"
 
 namespace fjord::testing {
 
@@ -73,10 +74,5 @@ class ProcessCluster {
   std::map<int, pid_t> controller_pids_;
   std::map<int, pid_t> broker_pids_;
 };
-
-// A loopback TCP port free right now.
-int FreeLoopbackPort();
-// The path of a runfile of this workspace, e.g. "broker/fjord-broker".
-std::string Runfile(const std::string& path);
 
 }  // namespace fjord::testing

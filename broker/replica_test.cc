@@ -242,7 +242,7 @@ TEST_F(ReplicaTest, ConsumerReadsStopAtHighWatermark) {
   EXPECT_EQ(ToErrorCode(r->ReadCommitted(Offset(6), 100).status()), v1::OFFSET_OUT_OF_RANGE);
 }
 
-TEST_F(ReplicaTest, DiskFullFailsProduceWithStorageErrorAndOtherPartitionsServe) {
+TEST_F(ReplicaTest, DiskFullFailsProduceWithStorageErrorAndReadsGoOn) {
   auto r = Make("/p", kB1);
   auto other = Make("/q", kB1);
   r->BecomeLeader(State(1, kB1, {kB1}, {kB1}));
@@ -253,8 +253,13 @@ TEST_F(ReplicaTest, DiskFullFailsProduceWithStorageErrorAndOtherPartitionsServe)
   auto a = r->AppendRecords(MakeBatches(1, 1), true);
   EXPECT_EQ(ToErrorCode(a.status()), v1::KAFKA_STORAGE_ERROR);
   EXPECT_EQ(r->high_watermark(), Offset(2)) << "nothing past the failure is committed";
-  // storage/ takes a log offline after a failed write, reads included.
-  EXPECT_EQ(ToErrorCode(r->ReadCommitted(Offset(0), 1 << 20).status()), v1::KAFKA_STORAGE_ERROR);
+  // Disk full: the partition takes no more writes but keeps serving what it
+  // committed, and other partitions are untouched.
+  EXPECT_EQ(ToErrorCode(r->AppendRecords(MakeBatches(1, 1), true).status()),
+            v1::KAFKA_STORAGE_ERROR);
+  auto committed = r->ReadCommitted(Offset(0), 1 << 20);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_FALSE(committed->records.empty());
   auto read = other->ReadCommitted(Offset(0), 1 << 20);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_FALSE(read->records.empty());

@@ -9,6 +9,10 @@
 namespace fjord::storage {
 
 absl::Status PartitionLog::Fail(absl::Status status) {
+  // A full disk (ENOSPC/EDQUOT) fails a write before the log counts it, so
+  // what the log holds is still exactly what it says; any other failure (an
+  // fsync error above all) means it may not be, and reads stop too.
+  if (!absl::IsResourceExhausted(status)) reads_failed_ = true;
   if (failure_.ok()) {
     failure_ = absl::Status(
         status.code(),
@@ -149,10 +153,14 @@ absl::Status PartitionLog::Roll() {
   return RollLocked();
 }
 
+absl::Status PartitionLog::ReadableLocked() const {
+  return reads_failed_ ? failure_ : absl::OkStatus();
+}
+
 absl::StatusOr<std::string> PartitionLog::Read(Offset offset, size_t max_bytes,
                                                Offset max_offset) const {
   absl::ReaderMutexLock lock(&mu_);
-  RETURN_IF_ERROR(failure_);
+  RETURN_IF_ERROR(ReadableLocked());
   const Offset start = segments_.front()->base_offset();
   const Offset end = LogEndLocked();
   if (offset < start || offset > end) {
@@ -166,7 +174,7 @@ absl::StatusOr<std::string> PartitionLog::Read(Offset offset, size_t max_bytes,
 
 absl::StatusOr<std::optional<Offset>> PartitionLog::OffsetForTimestamp(int64_t timestamp_ms) const {
   absl::ReaderMutexLock lock(&mu_);
-  RETURN_IF_ERROR(failure_);
+  RETURN_IF_ERROR(ReadableLocked());
   for (const auto& seg : segments_) {
     if (seg->max_timestamp() >= timestamp_ms) return seg->FindOffsetForTimestamp(timestamp_ms);
   }

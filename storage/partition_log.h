@@ -22,8 +22,12 @@
 // the first waiter becomes the flush leader and syncs everything appended
 // so far while later appenders queue behind it for the next round (group
 // commit). A failed fsync, or any failed write, fails the log for good:
-// every later call returns the first error and nothing is retried, because
-// after a failed fsync the page cache no longer says what is on disk.
+// every later write returns the first error and nothing is retried, because
+// after a failed fsync the page cache no longer says what is on disk. Reads
+// (Read, OffsetForTimestamp) fail too, except when every failure was a full
+// disk (ResourceExhausted): such a write never became part of the log, so
+// the data already in it is still served (Kafka's "disk full: produce
+// fails, reads go on").
 //
 // Crash recovery (Open): segments at and after the recovery point are
 // scanned with CRC checks; a torn or garbled tail there is cut off (and
@@ -142,6 +146,8 @@ class PartitionLog {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Fail(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OK while reads may be served: no failure, or only a full disk.
+  absl::Status ReadableLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status AssignEpoch(LeaderEpoch epoch, Offset start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Group commit: returns once `target` is durable (or the log failed).
   absl::Status WaitDurable(Offset target) ABSL_LOCKS_EXCLUDED(mu_, flush_mu_);
@@ -169,6 +175,8 @@ class PartitionLog {
   std::vector<std::shared_ptr<File>> unsynced_ ABSL_GUARDED_BY(mu_);
   int64_t unflushed_records_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  // Set by any failure other than a full disk; then reads fail as well.
+  bool reads_failed_ ABSL_GUARDED_BY(mu_) = false;
 
   // Guards group-commit state only. Order: mu_ may be held when taking
   // flush_mu_, never the reverse.

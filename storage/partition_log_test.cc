@@ -287,6 +287,30 @@ TEST_F(PartitionLogTest, EnospcFailsTheLogAndReopenKeepsFlushedData) {
   EXPECT_EQ(log->log_end_offset(), Offset(3));
 }
 
+TEST_F(PartitionLogTest, DiskFullStopsWritesButKeepsServingReads) {
+  auto log = OpenLog();
+  Append(*log, 3);
+  fs_.SetWriteBudget(30);
+  std::string batch = MakeBatch(2, 1000);
+  EXPECT_EQ(log->AppendAsLeader(absl::MakeSpan(batch), LeaderEpoch(1)).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  fs_.ClearWriteBudget();  // even with room again, the log stays failed for writes
+  batch = MakeBatch(1, 1000);
+  EXPECT_FALSE(log->AppendAsLeader(absl::MakeSpan(batch), LeaderEpoch(1)).ok());
+  EXPECT_EQ(log->health().code(), absl::StatusCode::kResourceExhausted);
+  // What was in the log before the full disk is served whole; nothing of
+  // the failed append is.
+  auto read = log->Read(Offset(0), 1 << 20);
+  ASSERT_TRUE(read.ok()) << read.status();
+  BatchIterator it(*read);
+  int64_t records = 0;
+  while (it.Next()) records += it.header().record_count;
+  ASSERT_TRUE(it.status().ok()) << it.status();
+  EXPECT_EQ(records, 3);
+  EXPECT_EQ(log->log_end_offset(), Offset(3));
+  EXPECT_TRUE(log->OffsetForTimestamp(0).ok());
+}
+
 TEST_F(PartitionLogTest, IntervalPolicyFlushesByMessagesAndTime) {
   LogConfig config;
   config.flush_policy = FlushPolicy::kInterval;

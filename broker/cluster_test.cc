@@ -39,18 +39,6 @@ constexpr absl::Duration kWaitMax = absl::Seconds(60);
 constexpr int kNodes = 3;
 constexpr int kRecordsPerBatch = 20;
 
-pid_t Spawn(std::vector<std::string> args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 void WaitFor(const std::function<bool()>& condition, const std::string& what) {
   const absl::Time limit = absl::Now() + kWaitMax;
   while (!condition()) {
@@ -74,16 +62,17 @@ class ClusterTest : public ::testing::Test {
     voters_ = absl::StrJoin(voters, ",");
     for (int i = 1; i <= kNodes; ++i) {
       const std::string dir = (root_ / absl::StrCat("c", i)).string();
-      pid_t pid = Spawn({::fjord::testing::Runfile("controller/server/fjord-controller"), "format",
-                         "--cluster.id=bc", absl::StrCat("--node.id=", i),
-                         "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + dir});
+      pid_t pid = ::fjord::testing::SpawnProcess(
+          {::fjord::testing::Runfile("controller/server/fjord-controller"), "format",
+           "--cluster.id=bc", absl::StrCat("--node.id=", i),
+           "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + dir});
       int status = 0;
       waitpid(pid, &status, 0);
       ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "format failed";
-      controllers_[i] = Spawn({::fjord::testing::Runfile("controller/server/fjord-controller"),
-                               "start", absl::StrCat("--node.id=", i),
-                               "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + dir,
-                               "--broker.session.timeout.ms=3000", "--log.level=warn"});
+      controllers_[i] = ::fjord::testing::SpawnProcess(
+          {::fjord::testing::Runfile("controller/server/fjord-controller"), "start",
+           absl::StrCat("--node.id=", i), "--controller.quorum.voters=" + voters_,
+           "--metadata.log.dir=" + dir, "--broker.session.timeout.ms=3000", "--log.level=warn"});
     }
     for (int i = 1; i <= kNodes; ++i) StartBroker(i);
   }
@@ -110,8 +99,9 @@ class ClusterTest : public ::testing::Test {
     // Logs go where Bazel keeps them after the test (test.outputs/).
     const char* out = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
     const std::filesystem::path logs = out ? std::filesystem::path(out) : root_;
-    brokers_[i] = Spawn({::fjord::testing::Runfile("broker/fjord-broker"), "--config", props,
-                         "--log-file", (logs / absl::StrCat("broker-", i, ".log")).string()});
+    brokers_[i] = ::fjord::testing::SpawnProcess(
+        {::fjord::testing::Runfile("broker/fjord-broker"), "--config", props, "--log-file",
+         (logs / absl::StrCat("broker-", i, ".log")).string()});
   }
   void Kill9Broker(int i) {
     kill(brokers_[i], SIGKILL);

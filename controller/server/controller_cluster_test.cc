@@ -34,20 +34,6 @@ namespace {
 constexpr absl::Duration kWaitMax = absl::Seconds(30);
 constexpr int kNodes = 3;
 
-int RunAndWait(std::vector<std::string> args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 class ControllerClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -61,11 +47,11 @@ class ControllerClusterTest : public ::testing::Test {
     }
     voters_ = absl::StrJoin(voters, ",");
     for (int i = 1; i <= kNodes; ++i) {
-      ASSERT_EQ(
-          RunAndWait({::fjord::testing::Runfile("controller/server/fjord-controller"), "format",
-                      "--cluster.id=mp-cluster", absl::StrCat("--node.id=", i),
-                      "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + Dir(i)}),
-          0);
+      ASSERT_EQ(::fjord::testing::RunProcess(
+                    {::fjord::testing::Runfile("controller/server/fjord-controller"), "format",
+                     "--cluster.id=mp-cluster", absl::StrCat("--node.id=", i),
+                     "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + Dir(i)}),
+                0);
       Start(i);
       stubs_[i] = v1::ControllerService::NewStub(grpc::CreateChannel(
           absl::StrCat("127.0.0.1:", ports_[i]), grpc::InsecureChannelCredentials()));
@@ -99,15 +85,7 @@ class ControllerClusterTest : public ::testing::Test {
         "--metadata.log.dir=" + Dir(i),
         "--broker.session.timeout.ms=3000",
         "--log.level=warn"};
-    pid_t pid = fork();
-    if (pid == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    pids_[i] = pid;
+    pids_[i] = ::fjord::testing::SpawnProcess(args);
   }
 
   void Kill9(int i) {

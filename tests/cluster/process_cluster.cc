@@ -53,22 +53,7 @@ ProcessCluster::~ProcessCluster() {
 }
 
 pid_t ProcessCluster::Spawn(const std::vector<std::string>& args, const std::string& log_name) {
-  const std::string log = (std::filesystem::path(logs_) / log_name).string();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-    }
-    std::vector<char*> argv;
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
+  return SpawnProcess(args, (std::filesystem::path(logs_) / log_name).string());
 }
 
 absl::Status ProcessCluster::StartController(int id) {
@@ -80,10 +65,9 @@ absl::Status ProcessCluster::StartController(int id) {
   if (!std::filesystem::exists(std::filesystem::path(dir) / "meta.properties")) {
     std::vector<std::string> format = {binary, "format", "--cluster.id=" + options_.cluster_id};
     format.insert(format.end(), common.begin(), common.end());
-    pid_t pid = Spawn(format, absl::StrCat("controller-", id, "-format.log"));
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const std::string log =
+        (std::filesystem::path(logs_) / absl::StrCat("controller-", id, "-format.log")).string();
+    if (RunProcess(format, log) != 0) {
       return absl::InternalError(
           absl::StrCat("fjord-controller format failed for node ", id, " (see ", logs_, ")"));
     }

@@ -2,7 +2,10 @@
 // the path of a runfile (a binary the test depends on as data).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+#include <vector>
 
 namespace fjord::testing {
 
@@ -12,5 +15,14 @@ int FreeLoopbackPort();
 
 // The path of a runfile of this workspace, e.g. "broker/fjord-broker".
 std::string Runfile(const std::string& path);
+
+// Starts `args[0]` with `args` as its argv and returns its pid. With a
+// `log_path`, the child's stdout and stderr are appended to that file;
+// otherwise they are inherited.
+pid_t SpawnProcess(const std::vector<std::string>& args, const std::string& log_path = "");
+
+// SpawnProcess, then waits for the child: its exit code, or -1 if a signal
+// ended it.
+int RunProcess(const std::vector<std::string>& args, const std::string& log_path = "");
 
 }  // namespace fjord::testing

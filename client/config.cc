@@ -228,6 +228,13 @@ absl::StatusOr<ConsumerConfig> ConsumerConfig::FromProperties(const Properties& 
   schema["enable.auto.commit"] = BoolField<C>(&C::enable_auto_commit);
   schema["auto.commit.interval.ms"] = IntField<C>(&C::auto_commit_interval_ms, 0);
   schema["check.crcs"] = BoolField<C>(&C::check_crcs);
+  schema["client.rack"] = StringField<C>(&C::client_rack);
+  schema["group.remote.assignor"] = StringField<C>(&C::group_remote_assignor);
+  // KIP-848's switch: Fjord's groups always use the consumer protocol.
+  schema["group.protocol"] = [](const std::string& value, C&) {
+    if (value == "consumer" || value == "CONSUMER") return absl::OkStatus();
+    return BadValue("group.protocol", value, "must be consumer (the only protocol Fjord serves)");
+  };
   schema["auto.offset.reset"] = [](const std::string& value, C& config) {
     if (value == "earliest") {
       config.auto_offset_reset = AutoOffsetReset::kEarliest;

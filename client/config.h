@@ -69,6 +69,8 @@ struct ConsumerConfig : CommonConfig {
   AutoOffsetReset auto_offset_reset = AutoOffsetReset::kLatest;
   IsolationLevel isolation_level = IsolationLevel::kReadUncommitted;
   bool check_crcs = true;  // accepted; Fjord's consumer always verifies CRC32C
+  std::string client_rack;            // client.rack, sent to the group coordinator
+  std::string group_remote_assignor;  // "uniform", "range" or "" (the group's default)
 
   static absl::StatusOr<ConsumerConfig> FromProperties(const Properties& properties);
 };

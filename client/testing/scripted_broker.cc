@@ -16,6 +16,7 @@ void ScriptedBroker::Start() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(this);
+  for (grpc::Service* service : extra_services_) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   FJORD_CHECK(server_ != nullptr && port_ > 0) << "scripted broker failed to start";
 }

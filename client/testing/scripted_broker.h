@@ -30,6 +30,9 @@ class ScriptedBroker final : public v1::BrokerService::Service {
 
   // Starts serving on 127.0.0.1 with a free port.
   void Start();
+  // Serves `service` too (e.g. a scripted GroupService) on the same port;
+  // call before Start. Not owned.
+  void AddService(grpc::Service* service) { extra_services_.push_back(service); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int32_t id() const { return id_; }
   int port() const { return port_; }
@@ -56,6 +59,7 @@ class ScriptedBroker final : public v1::BrokerService::Service {
   const int32_t id_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
+  std::vector<grpc::Service*> extra_services_;
 
   absl::Mutex mu_;                                                     // guards everything below
   std::vector<std::pair<int32_t, int>> brokers_ ABSL_GUARDED_BY(mu_);  // id, port

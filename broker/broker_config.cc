@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <limits>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -27,10 +28,10 @@ absl::Status ParseInt(const std::string& key, const std::string& value, T min, T
 
 }  // namespace
 
-absl::StatusOr<Listener> ParseListener(const std::string& value) {
-  std::vector<std::string> entries = absl::StrSplit(value, ',', absl::SkipWhitespace());
-  if (entries.empty()) return absl::InvalidArgumentError("empty listener");
-  absl::string_view e = absl::StripAsciiWhitespace(entries[0]);
+namespace {
+
+absl::StatusOr<Listener> ParseOneListener(absl::string_view e) {
+  e = absl::StripAsciiWhitespace(e);
   const size_t scheme = e.find("://");
   const size_t colon = e.rfind(':');
   Listener l;
@@ -42,6 +43,70 @@ absl::StatusOr<Listener> ParseListener(const std::string& value) {
   l.host = std::string(e.substr(scheme + 3, colon - scheme - 3));
   return l;
 }
+
+}  // namespace
+
+absl::StatusOr<std::vector<Listener>> ParseListeners(const std::string& value) {
+  std::vector<Listener> out;
+  for (absl::string_view e : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(Listener l, ParseOneListener(e));
+    for (const Listener& seen : out) {
+      if (seen.name == l.name) {
+        return absl::InvalidArgumentError(absl::StrCat("listener ", l.name, " listed twice"));
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  if (out.empty()) return absl::InvalidArgumentError("empty listener");
+  return out;
+}
+
+absl::StatusOr<Listener> ParseListener(const std::string& value) {
+  ASSIGN_OR_RETURN(std::vector<Listener> all, ParseListeners(value));
+  return all.front();
+}
+
+namespace {
+
+// Splits `listeners` (empty: keep the defaults) into the broker's listener
+// and the controller's, by controller.listener.names, as KRaft does.
+absl::Status AssignListeners(const std::string& listeners, BrokerConfig* c) {
+  std::set<std::string> controller_names;
+  for (absl::string_view n :
+       absl::StrSplit(c->controller_listener_names, ',', absl::SkipWhitespace())) {
+    controller_names.insert(absl::AsciiStrToUpper(absl::StripAsciiWhitespace(n)));
+  }
+  if (c->controller_role && controller_names.empty()) {
+    return absl::InvalidArgumentError("controller.listener.names is empty");
+  }
+  if (listeners.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<Listener> all, ParseListeners(listeners));
+  bool have_broker = false, have_controller = false;
+  for (const Listener& l : all) {
+    if (controller_names.count(l.name)) {
+      if (!have_controller) c->controller_listener = l;
+      have_controller = true;
+    } else if (!have_broker) {
+      c->listener = l;
+      have_broker = true;
+    }
+  }
+  if (c->broker_role && !have_broker) {
+    return absl::InvalidArgumentError(
+        "listeners has no broker listener (every entry is in controller.listener.names)");
+  }
+  if (c->controller_role && !have_controller) {
+    return absl::InvalidArgumentError(
+        "process.roles has controller but listeners has none of controller.listener.names");
+  }
+  if (!c->controller_role && have_controller) {
+    return absl::InvalidArgumentError(
+        "listeners names a controller listener but process.roles has no controller");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::map<std::string, std::string>> ParseProperties(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -64,6 +129,7 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
     const std::map<std::string, std::string>& properties) {
   BrokerConfig c;
   bool advertised_set = false;
+  std::string listeners;
   using Setter = std::function<absl::Status(const std::string&, const std::string&)>;
   auto str = [](std::string* field) -> Setter {
     return [field](const std::string&, const std::string& v) {
@@ -75,9 +141,36 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
       {"node.id", [&](auto& k, auto& v) { return ParseInt(k, v, 0, &c.node_id); }},
       {"broker.id", [&](auto& k, auto& v) { return ParseInt(k, v, 0, &c.node_id); }},
       {"cluster.id", str(&c.cluster_id)},
-      {"listeners",
-       [&](auto&, auto& v) {
-         ASSIGN_OR_RETURN(c.listener, ParseListener(v));
+      {"listeners", str(&listeners)},
+      {"process.roles",
+       [&](auto& k, auto& v) {
+         c.broker_role = c.controller_role = false;
+         for (absl::string_view role : absl::StrSplit(v, ',', absl::SkipWhitespace())) {
+           role = absl::StripAsciiWhitespace(role);
+           if (role == "broker") {
+             c.broker_role = true;
+           } else if (role == "controller") {
+             c.controller_role = true;
+           } else {
+             return absl::InvalidArgumentError(
+                 absl::StrCat(k, "=", v, ": broker, controller or broker,controller"));
+           }
+         }
+         if (!c.broker_role && !c.controller_role) {
+           return absl::InvalidArgumentError(absl::StrCat(k, " is empty"));
+         }
+         return absl::OkStatus();
+       }},
+      {"controller.listener.names", str(&c.controller_listener_names)},
+      {"metadata.log.dir", str(&c.metadata_log_dir)},
+      {"broker.session.timeout.ms",
+       [&](auto& k, auto& v) { return ParseInt(k, v, int64_t{1}, &c.broker_session_timeout_ms); }},
+      {"delete.topic.enable",
+       [&](auto& k, auto& v) {
+         if (v != "true" && v != "false") {
+           return absl::InvalidArgumentError(absl::StrCat(k, "=", v, ": true or false"));
+         }
+         c.delete_topic_enable = v == "true";
          return absl::OkStatus();
        }},
       {"advertised.listeners",
@@ -128,8 +221,19 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
     RETURN_IF_ERROR(it->second(key, value));
   }
   if (c.node_id < 0) return absl::InvalidArgumentError("node.id (or broker.id) is required");
-  if (c.log_dirs.empty()) return absl::InvalidArgumentError("log.dirs is required");
-  if (c.cluster_id.empty()) return absl::InvalidArgumentError("cluster.id is required");
+  if (c.metadata_log_dir.empty()) c.metadata_log_dir = c.first_log_dir();
+  if (c.broker_role && c.log_dirs.empty()) {
+    return absl::InvalidArgumentError("log.dirs is required");
+  }
+  if (c.metadata_log_dir.empty()) {
+    return absl::InvalidArgumentError("metadata.log.dir (or log.dirs) is required");
+  }
+  // A controller node reads its cluster id from meta.properties (format).
+  if (c.cluster_id.empty() && !c.controller_role) {
+    return absl::InvalidArgumentError("cluster.id is required");
+  }
+  RETURN_IF_ERROR(AssignListeners(listeners, &c));
+  if (!c.broker_role) return c;
   if (!advertised_set) c.advertised = c.listener;
   if (c.advertised.host.empty() || c.advertised.host == "0.0.0.0") {
     return absl::InvalidArgumentError("advertised.listeners needs a host clients can reach");
@@ -140,6 +244,11 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
   return c;
 }
 
+std::string BrokerConfig::first_log_dir() const {
+  std::vector<std::string> dirs = absl::StrSplit(log_dirs, ',', absl::SkipWhitespace());
+  return dirs.empty() ? "" : std::string(absl::StripAsciiWhitespace(dirs[0]));
+}
+
 BrokerServerOptions BrokerConfig::ToServerOptions() const {
   BrokerServerOptions o;
   o.id = BrokerId(node_id);
@@ -147,7 +256,7 @@ BrokerServerOptions BrokerConfig::ToServerOptions() const {
   o.host = listener.host;
   o.port = listener.port;
   o.listener_name = listener.name;
-  o.log_dir = log_dirs;
+  o.log_dir = first_log_dir();
   o.replica.min_insync_replicas = min_insync_replicas;
   o.replica.replica_lag_time_max = absl::Milliseconds(replica_lag_time_max_ms);
   o.replica.batch_limits.max_batch_bytes = static_cast<size_t>(message_max_bytes);

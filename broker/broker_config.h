@@ -12,10 +12,30 @@
 // metrics.listen (host:port of /metrics), log.level.
 // num.partitions and default.replication.factor are validated and kept for
 // topic auto-creation, which this broker does not do yet.
+//
+// Roles (KRaft's): process.roles = broker (the default) | controller |
+// broker,controller. A node with the controller role also runs a member of
+// the controller quorum in this process (controller/server's
+// ControllerNode): its listener is the entry of `listeners` named in
+// controller.listener.names (default CONTROLLER), its port must be this
+// node's entry in controller.quorum.voters, and its data lives in
+// metadata.log.dir (default: the first of log.dirs), formatted first with
+// `fjord-broker format`. Its cluster.id may then come from meta.properties.
+// The controller role also reads broker.session.timeout.ms and
+// delete.topic.enable, and uses num.partitions/default.replication.factor
+// for topics created without them.
+//
+//   process.roles=broker,controller
+//   node.id=1
+//   listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+//   controller.listener.names=CONTROLLER
+//   controller.quorum.voters=1@127.0.0.1:9093
+//   log.dirs=/var/lib/fjord
 #pragma once
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "broker/broker_server.h"
@@ -30,11 +50,24 @@ struct Listener {
 
 // Parses "NAME://host:port" (the first entry of a comma-separated list).
 absl::StatusOr<Listener> ParseListener(const std::string& value);
+// Every entry of a comma-separated listener list.
+absl::StatusOr<std::vector<Listener>> ParseListeners(const std::string& value);
 
 struct BrokerConfig {
   int32_t node_id = -1;
   std::string cluster_id;
+  // process.roles.
+  bool broker_role = true;
+  bool controller_role = false;
+  // The first listener not named in controller.listener.names.
   Listener listener{"PLAINTEXT", "127.0.0.1", 9092};
+  // The listener named in controller.listener.names (controller role only).
+  Listener controller_listener{"CONTROLLER", "127.0.0.1", 9093};
+  std::string controller_listener_names = "CONTROLLER";
+  // metadata.log.dir; defaults to the first of log.dirs.
+  std::string metadata_log_dir;
+  int64_t broker_session_timeout_ms = 9000;
+  bool delete_topic_enable = true;
   Listener advertised{"PLAINTEXT", "127.0.0.1", 9092};
   std::string log_dirs;
   std::string controller_quorum_voters;
@@ -59,6 +92,8 @@ struct BrokerConfig {
       const std::map<std::string, std::string>& properties);
   // The BrokerServer options these settings mean.
   BrokerServerOptions ToServerOptions() const;
+  // The first of log.dirs.
+  std::string first_log_dir() const;
 };
 
 // key=value lines; '#' and '!' start comments; later keys win.

@@ -63,5 +63,55 @@ TEST(BrokerConfigTest, RejectsBadInput) {
   EXPECT_FALSE(ParseProperties("just text").ok());
 }
 
+TEST(BrokerConfigTest, CombinedRolesSplitListenersAndDefaultTheMetadataDir) {
+  auto c = BrokerConfig::FromProperties(
+      {{"process.roles", "broker,controller"},
+       {"node.id", "1"},
+       {"listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"},
+       {"controller.listener.names", "CONTROLLER"},
+       {"controller.quorum.voters", "1@127.0.0.1:9093"},
+       {"log.dirs", "/a, /b"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->broker_role);
+  EXPECT_TRUE(c->controller_role);
+  EXPECT_EQ(c->listener.name, "PLAINTEXT");
+  EXPECT_EQ(c->listener.port, 9092);
+  EXPECT_EQ(c->advertised.port, 9092) << "advertised defaults to the broker listener";
+  EXPECT_EQ(c->controller_listener.port, 9093);
+  EXPECT_EQ(c->metadata_log_dir, "/a");
+  EXPECT_EQ(c->ToServerOptions().log_dir, "/a");
+  EXPECT_TRUE(c->cluster_id.empty()) << "a controller node reads it from meta.properties";
+}
+
+TEST(BrokerConfigTest, RolesDefaultToBrokerAndAreValidated) {
+  const std::map<std::string, std::string> base = {
+      {"node.id", "1"}, {"cluster.id", "x"}, {"log.dirs", "/d"}};
+  auto c = BrokerConfig::FromProperties(base);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->broker_role);
+  EXPECT_FALSE(c->controller_role);
+  auto with = [&](std::map<std::string, std::string> extra) {
+    auto m = base;
+    for (auto& [k, v] : extra) m[k] = v;
+    return BrokerConfig::FromProperties(m).status();
+  };
+  EXPECT_FALSE(with({{"process.roles", "zookeeper"}}).ok());
+  EXPECT_FALSE(with({{"process.roles", ""}}).ok());
+  EXPECT_FALSE(
+      with({{"process.roles", "broker,controller"}, {"listeners", "PLAINTEXT://127.0.0.1:9092"}})
+          .ok())
+      << "the controller role needs a CONTROLLER listener";
+  EXPECT_FALSE(with({{"listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"}}).ok())
+      << "a broker-only node must not claim the controller listener";
+  EXPECT_FALSE(
+      with({{"process.roles", "broker,controller"}, {"listeners", "CONTROLLER://127.0.0.1:9093"}})
+          .ok())
+      << "the broker role needs a broker listener";
+  EXPECT_TRUE(with({{"process.roles", "controller"},
+                    {"listeners", "CONTROLLER://127.0.0.1:9093"},
+                    {"metadata.log.dir", "/m"}})
+                  .ok());
+}
+
 }  // namespace
 }  // namespace fjord::broker

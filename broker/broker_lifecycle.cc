@@ -1,5 +1,6 @@
 #include "broker/broker_lifecycle.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/kafka_error.h"
@@ -27,6 +28,7 @@ BrokerLifecycle::~BrokerLifecycle() {
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;
+    if (call_ != nullptr) call_->TryCancel();
   }
   if (thread_.joinable()) thread_.join();
 }
@@ -66,8 +68,10 @@ void BrokerLifecycle::Register() {
   req.set_rack(options_.rack);
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline(options_.rpc_timeout));
+  if (!BeginCall(&ctx)) return;
   v1::RegisterBrokerResponse resp;
   grpc::Status s = channel_.Current()->RegisterBroker(&ctx, req, &resp);
+  EndCall();
   if (!s.ok() || resp.error_code() != v1::NONE) {
     spdlog::warn("broker {}: RegisterBroker failed: {}", options_.id.value(),
                  s.ok() ? std::string(ErrorCodeName(resp.error_code())) + " " + resp.error_message()
@@ -97,8 +101,10 @@ void BrokerLifecycle::Heartbeat() {
   req.set_want_fence(false);
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline(options_.rpc_timeout));
+  if (!BeginCall(&ctx)) return;
   v1::BrokerHeartbeatResponse resp;
   grpc::Status s = channel_.Current()->BrokerHeartbeat(&ctx, req, &resp);
+  EndCall();
   if (!s.ok()) {
     channel_.Failed(nullptr);
     return;
@@ -107,6 +113,7 @@ void BrokerLifecycle::Heartbeat() {
   switch (resp.error_code()) {
     case v1::NONE:
       ++heartbeats_;
+      last_answer_ = absl::Now();
       if (fenced_ != resp.is_fenced()) {
         spdlog::info("broker {} (epoch {}): {}", options_.id.value(), epoch_.value(),
                      resp.is_fenced() ? "fenced" : "unfenced");
@@ -126,13 +133,45 @@ void BrokerLifecycle::Heartbeat() {
   }
 }
 
+bool BrokerLifecycle::BeginCall(grpc::ClientContext* ctx) {
+  absl::MutexLock lock(&mu_);
+  if (stop_) return false;
+  call_ = ctx;
+  return true;
+}
+
+void BrokerLifecycle::EndCall() {
+  absl::MutexLock lock(&mu_);
+  call_ = nullptr;
+}
+
 bool BrokerLifecycle::ControlledShutdown(absl::Duration limit) {
+  return ControlledShutdown(limit, absl::InfiniteDuration()) == ShutdownOutcome::kReleased;
+}
+
+ShutdownOutcome BrokerLifecycle::ControlledShutdown(absl::Duration limit,
+                                                    absl::Duration unreachable_max) {
+  // Checked this often for an unreachable controller: the lifecycle thread
+  // may sit in a call for up to rpc_timeout, so it cannot be the one to tell.
+  constexpr absl::Duration kCheckInterval = absl::Milliseconds(100);
   absl::MutexLock lock(&mu_);
   // Never registered: the controller has nothing of ours to move.
-  if (epoch_ < BrokerEpoch(0)) return true;
+  if (epoch_ < BrokerEpoch(0)) return ShutdownOutcome::kReleased;
   want_shut_down_ = true;
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + limit;
   auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return released_; };
-  return mu_.AwaitWithTimeout(absl::Condition(&released), limit);
+  while (true) {
+    const absl::Time now = absl::Now();
+    if (now >= deadline) return ShutdownOutcome::kTimedOut;
+    if (now - std::max(start, last_answer_) >= unreachable_max) {
+      return ShutdownOutcome::kControllerUnreachable;
+    }
+    if (mu_.AwaitWithTimeout(absl::Condition(&released),
+                             std::min(kCheckInterval, deadline - now))) {
+      return ShutdownOutcome::kReleased;
+    }
+  }
 }
 
 BrokerEpoch BrokerLifecycle::broker_epoch() const {

@@ -10,6 +10,13 @@
 //        +--STALE_BROKER_EPOCH / --------+-------------------------------+
 //           BROKER_ID_NOT_REGISTERED          ControlledShutdown() --> released
 //
+// A controlled shutdown never hangs: it ends when released, when no active
+// controller has answered a heartbeat for `unreachable_max` (the quorum
+// stopped with this broker or lost its majority), or at `limit`. A
+// single-node cluster cannot move leadership anywhere; its controller
+// releases the broker once its partitions are leaderless (KRaft's rule), so
+// that case ends promptly with kReleased.
+//
 // Threading: one thread runs the loop; the accessors and ControlledShutdown
 // are thread-safe (`mu_` guards the session state).
 #pragma once
@@ -20,9 +27,11 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "broker/controller_channel.h"
 #include "common/types.h"
 #include "controller/uuid.h"
+#include "grpcpp/grpcpp.h"
 
 namespace fjord::broker {
 
@@ -40,6 +49,8 @@ struct LifecycleOptions {
   absl::Duration rpc_timeout = absl::Seconds(5);
 };
 
+enum class ShutdownOutcome { kReleased, kControllerUnreachable, kTimedOut };
+
 class BrokerLifecycle {
  public:
   // `applied_offset` returns the metadata offset the broker has applied;
@@ -47,12 +58,15 @@ class BrokerLifecycle {
   BrokerLifecycle(ControllerChannel& channel, LifecycleOptions options,
                   std::function<int64_t()> applied_offset,
                   std::function<void(BrokerEpoch)> on_registered);
-  ~BrokerLifecycle();  // Stops the loop.
+  ~BrokerLifecycle();  // Stops the loop, cancelling a call in flight.
 
   void Start();
   // Asks the controller to release this broker (want_shut_down) and waits up
   // to `limit` for should_shut_down. True if released.
   bool ControlledShutdown(absl::Duration limit);
+  // The same, also giving up once no active controller has answered for
+  // `unreachable_max`.
+  ShutdownOutcome ControlledShutdown(absl::Duration limit, absl::Duration unreachable_max);
 
   BrokerEpoch broker_epoch() const;
   bool registered() const;
@@ -63,6 +77,9 @@ class BrokerLifecycle {
   void Loop();
   void Register();
   void Heartbeat();
+  // Records `ctx` as the call in flight; false once stopping.
+  bool BeginCall(grpc::ClientContext* ctx);
+  void EndCall();
 
   ControllerChannel& channel_;
   const LifecycleOptions options_;
@@ -76,6 +93,10 @@ class BrokerLifecycle {
   bool released_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int64_t heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
+  // When an active controller last answered a heartbeat.
+  absl::Time last_answer_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The controller call in flight, cancelled by the destructor.
+  grpc::ClientContext* call_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::thread thread_;
 };
 

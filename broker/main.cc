@@ -1,10 +1,25 @@
-// fjord-broker: one broker process. Reads a Kafka-style properties file (see
-// broker_config.h), serves BrokerService and ReplicationService on its
-// listener and /metrics on metrics.listen, registers with the controller
-// quorum, follows the metadata log, and on SIGTERM/SIGINT shuts down in a
-// controlled way (the controller moves its leaderships first).
+// fjord-broker: one Fjord node. Reads a Kafka-style properties file (see
+// broker_config.h) and runs the roles process.roles names:
+//   broker (default)    BrokerService and ReplicationService on its listener,
+//                       registered with the controller quorum, following the
+//                       metadata log (BrokerNode);
+//   controller          a member of the controller quorum on the CONTROLLER
+//                       listener (controller/server's ControllerNode);
+//   broker,controller   both in one process (KRaft's combined mode, the local
+//                       single-node default); the broker reaches its own
+//                       controller over loopback gRPC like any broker.
+// One /metrics endpoint (metrics.listen) serves both roles' metrics.
+// SIGTERM/SIGINT: the broker's controlled shutdown first (bounded, see
+// BrokerNodeLimits), then the controller.
 //
+//   fjord-broker format --config server.properties [--cluster-id ID]
 //   fjord-broker --config server.properties [--set key=value ...]
+//   fjord-broker random-uuid
+//
+// `format` (like kafka-storage format) writes meta.properties (cluster id,
+// node id, voters) into metadata.log.dir; nodes with the controller role need
+// it before their first start. The cluster id is --cluster-id, else the
+// config's cluster.id.
 #include <signal.h>
 
 #include <fstream>
@@ -12,24 +27,27 @@
 #include <sstream>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "broker/alter_partition_client.h"
 #include "broker/broker_config.h"
-#include "broker/broker_lifecycle.h"
 #include "broker/broker_metrics.h"
-#include "broker/broker_server.h"
-#include "broker/metadata_follower.h"
+#include "broker/broker_node.h"
 #include "common/logging.h"
 #include "common/random.h"
 #include "common/status_macros.h"
+#include "controller/server/controller_flags.h"
+#include "controller/server/controller_metrics.h"
+#include "controller/server/controller_node.h"
+#include "controller/uuid.h"
 #include "spdlog/spdlog.h"
-#include "storage/posix_file_system.h"
 
 namespace fjord::broker {
 namespace {
 
-// How long a controlled shutdown waits for the controller's release.
-constexpr absl::Duration kControlledShutdownMax = absl::Seconds(30);
+// How often the main loop wakes for signals and controller metrics.
+constexpr absl::Duration kLoopInterval = absl::Milliseconds(200);
+// How often partition gauges are recomputed.
+constexpr absl::Duration kCollectInterval = absl::Seconds(1);
 
 absl::StatusOr<BrokerConfig> LoadConfig(const std::string& path,
                                         const std::vector<std::string>& overrides) {
@@ -49,113 +67,158 @@ absl::StatusOr<BrokerConfig> LoadConfig(const std::string& path,
   return BrokerConfig::FromProperties(props);
 }
 
-// Forwards to the AlterPartitionClient, which needs the server's broker
-// epoch and so is created after the server.
-class ForwardingSender final : public AlterPartitionSender {
- public:
-  void Set(AlterPartitionSender* target) {
-    absl::MutexLock lock(&mu_);
-    target_ = target;
+// The controller role's settings, checked against the CONTROLLER listener.
+absl::StatusOr<controller::ControllerNodeOptions> ControllerOptions(const BrokerConfig& config) {
+  ASSIGN_OR_RETURN(auto voters, controller::ParseVoters(config.controller_quorum_voters));
+  const NodeId self(config.node_id);
+  auto it = voters.find(self);
+  if (it == voters.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node.id ", config.node_id, " is not in controller.quorum.voters"));
   }
-  void Send(IsrProposal proposal, Done done) override {
-    absl::MutexLock lock(&mu_);
-    if (target_ == nullptr) {
-      done(absl::UnavailableError("controller client not started"));
-      return;
-    }
-    target_->Send(std::move(proposal), std::move(done));
+  if (it->second.port() != config.controller_listener.port) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("controller.quorum.voters gives node ", config.node_id, " port ",
+                     it->second.port(), " but its ", config.controller_listener.name,
+                     " listener has port ", config.controller_listener.port));
   }
+  controller::ControllerNodeOptions o;
+  o.node_id = self;
+  o.voters = config.controller_quorum_voters;
+  o.metadata_log_dir = config.metadata_log_dir;
+  o.bind_host = config.controller_listener.host;
+  o.config.broker_session_timeout = absl::Milliseconds(config.broker_session_timeout_ms);
+  o.config.default_num_partitions = config.num_partitions;
+  o.config.default_replication_factor = config.default_replication_factor;
+  o.config.delete_topic_enable = config.delete_topic_enable;
+  return o;
+}
 
- private:
-  absl::Mutex mu_;
-  AlterPartitionSender* target_ ABSL_GUARDED_BY(mu_) = nullptr;
-};
-
-int Run(const BrokerConfig& config) {
-  absl::StatusOr<std::vector<ControllerVoter>> voters =
-      ParseQuorumVoters(config.controller_quorum_voters);
-  if (!voters.ok()) {
-    spdlog::critical("{}", voters.status().ToString());
+int Format(const BrokerConfig& config, const std::string& cluster_id_flag) {
+  if (!config.controller_role) {
+    std::cerr << "fjord-broker format: process.roles has no controller; a broker-only node "
+                 "needs no format\n";
     return 2;
   }
-  ControllerChannel channel(*std::move(voters));
+  const std::string cluster_id = cluster_id_flag.empty() ? config.cluster_id : cluster_id_flag;
+  if (cluster_id.empty()) {
+    std::cerr << "fjord-broker format: give --cluster-id (fjord-broker random-uuid makes one) "
+                 "or cluster.id\n";
+    return 2;
+  }
+  absl::StatusOr<controller::ControllerNodeOptions> options = ControllerOptions(config);
+  absl::Status s = options.ok() ? controller::FormatMetadataDir(config.metadata_log_dir, cluster_id,
+                                                                NodeId(config.node_id),
+                                                                config.controller_quorum_voters)
+                                : options.status();
+  if (!s.ok()) {
+    std::cerr << "fjord-broker format: " << s << "\n";
+    return 1;
+  }
+  std::cout << "Formatted " << config.metadata_log_dir << " for cluster " << cluster_id << "\n";
+  return 0;
+}
+
+int Run(BrokerConfig config) {
   BrokerMetrics metrics;
   if (absl::Status s = metrics.Serve(config.metrics_listen); !s.ok()) {
     spdlog::critical("{}", s.ToString());
     return 1;
   }
-  ForwardingSender forward;
-  BrokerServerOptions options = config.ToServerOptions();
-  options.observer = &metrics;
-  auto server =
-      BrokerServer::Start(options, storage::PosixFileSystem::Get(), SystemClock::Get(), forward);
-  if (!server.ok()) {
-    spdlog::critical("cannot start: {}", server.status().ToString());
-    return 1;
+  std::unique_ptr<controller::ControllerNode> controller;
+  std::unique_ptr<controller::ControllerMetrics> controller_metrics;
+  if (config.controller_role) {
+    absl::StatusOr<controller::ControllerNodeOptions> options = ControllerOptions(config);
+    if (!options.ok()) {
+      spdlog::critical("{}", options.status().ToString());
+      return 2;
+    }
+    auto node = controller::ControllerNode::Start(*std::move(options));
+    if (!node.ok()) {
+      spdlog::critical("cannot start the controller: {}", node.status().ToString());
+      return 1;
+    }
+    controller = *std::move(node);
+    if (config.cluster_id.empty()) config.cluster_id = controller->cluster_id();
+    if (config.cluster_id != controller->cluster_id()) {
+      spdlog::critical("cluster.id {} but {} was formatted for cluster {}", config.cluster_id,
+                       config.metadata_log_dir, controller->cluster_id());
+      return 2;
+    }
+    controller_metrics = controller::ControllerMetrics::Register(metrics.registry());
   }
-  BrokerServer& broker = **server;
-  AlterPartitionClient alter(channel, options.id, [&] { return broker.broker_epoch(); });
-  forward.Set(&alter);
-
-  MetadataFollower follower(
-      channel, {.cluster_id = config.cluster_id, .id = options.id},
-      [&] { return broker.broker_epoch(); },
-      [&](controller::ImagePtr image) {
-        broker.metadata().set_controller_id(NodeId(channel.active_id()));
-        absl::Status s = broker.ApplyImage(std::move(image));
-        if (!s.ok()) spdlog::error("applying metadata: {}", s.ToString());
-      });
-  v1::Endpoint endpoint;
-  endpoint.set_name(config.advertised.name);
-  endpoint.set_host(config.advertised.host);
-  endpoint.set_port(config.advertised.port == 0 ? broker.port() : config.advertised.port);
-  SeededRandom random = MakeSystemSeededRandom();
-  BrokerLifecycle lifecycle(
-      channel,
-      {.id = options.id,
-       .cluster_id = config.cluster_id,
-       .incarnation_id = controller::Uuid::Random(random),
-       .listeners = {endpoint},
-       .rack = config.rack,
-       .heartbeat_interval = absl::Milliseconds(config.broker_heartbeat_interval_ms)},
-      [&] { return follower.applied_offset(); },
-      [&](BrokerEpoch epoch) { broker.SetBrokerEpoch(epoch); });
-  follower.Start();
-  lifecycle.Start();
+  std::unique_ptr<BrokerNode> broker;
+  if (config.broker_role) {
+    auto node = BrokerNode::Start(config, &metrics);
+    if (!node.ok()) {
+      spdlog::critical("cannot start: {}", node.status().ToString());
+      return 1;
+    }
+    broker = *std::move(node);
+  }
 
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  bool was_active = false;
+  absl::Time last_collect = absl::InfinitePast();
   while (true) {
-    timespec one_second{1, 0};
-    const int sig = sigtimedwait(&signals, nullptr, &one_second);
+    const timespec wait = absl::ToTimespec(kLoopInterval);
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGINT || sig == SIGTERM) break;
-    metrics.Collect(broker.replicas());
+    if (broker != nullptr && absl::Now() - last_collect >= kCollectInterval) {
+      last_collect = absl::Now();
+      metrics.Collect(broker->server().replicas());
+    }
+    if (controller != nullptr) {
+      const controller::QuorumControllerStatus st = controller->status();
+      controller_metrics->Update(st);
+      if (st.active != was_active) {
+        spdlog::info("{} the active controller (term {}, metadata offset {})",
+                     st.active ? "became" : "is no longer", st.term, st.metadata_offset);
+        was_active = st.active;
+      }
+    }
   }
-  spdlog::info("broker {}: controlled shutdown", options.id.value());
-  if (!lifecycle.ControlledShutdown(kControlledShutdownMax)) {
-    spdlog::warn("broker {}: controller did not release us within {}; stopping anyway",
-                 options.id.value(), absl::FormatDuration(kControlledShutdownMax));
-  }
-  follower.Stop();
-  broker.Shutdown();
+  // The broker first, while its controller can still release it.
+  if (broker != nullptr) broker->Shutdown();
+  if (controller != nullptr) controller->Shutdown();
+  spdlog::info("node {} stopped", config.node_id);
   return 0;
+}
+
+std::string NodeName(const BrokerConfig& c) {
+  const char* role = c.broker_role && c.controller_role ? "node-"
+                     : c.broker_role                    ? "broker-"
+                                                        : "controller-";
+  return role + std::to_string(c.node_id);
 }
 
 }  // namespace
 }  // namespace fjord::broker
 
 int main(int argc, char** argv) {
-  CLI::App app{"fjord-broker: a Fjord broker (data plane and replication)"};
+  CLI::App app{"fjord-broker: a Fjord node (broker, controller, or both)"};
+  app.fallthrough();
   std::string config_path;
   std::vector<std::string> overrides;
   std::string log_file;
   app.add_option("--config", config_path, "Kafka-style properties file");
   app.add_option("--set", overrides, "key=value overriding the file (repeatable)");
   app.add_option("--log-file", log_file, "Log to this file instead of stderr");
+  CLI::App* format = app.add_subcommand(
+      "format", "Write meta.properties into metadata.log.dir (nodes with the controller role)");
+  std::string cluster_id;
+  format->add_option("--cluster-id", cluster_id, "Cluster id (default: the config's cluster.id)");
+  CLI::App* random_uuid = app.add_subcommand("random-uuid", "Print a new cluster id");
   CLI11_PARSE(app, argc, argv);
 
+  if (*random_uuid) {
+    fjord::SeededRandom random = fjord::MakeSystemSeededRandom();
+    std::cout << fjord::controller::Uuid::Random(random).ToString() << "\n";
+    return 0;
+  }
   // Signals go to sigtimedwait in Run, never to a random thread.
   sigset_t signals;
   sigemptyset(&signals);
@@ -169,12 +232,12 @@ int main(int argc, char** argv) {
     std::cerr << "fjord-broker: " << config.status() << "\n";
     return 2;
   }
-  absl::Status logging = fjord::InitLogging({.node = "broker-" + std::to_string(config->node_id),
-                                             .level = config->log_level,
-                                             .file = log_file});
+  if (*format) return fjord::broker::Format(*config, cluster_id);
+  absl::Status logging = fjord::InitLogging(
+      {.node = fjord::broker::NodeName(*config), .level = config->log_level, .file = log_file});
   if (!logging.ok()) {
     std::cerr << "fjord-broker: " << logging << "\n";
     return 2;
   }
-  return fjord::broker::Run(*config);
+  return fjord::broker::Run(*std::move(config));
 }

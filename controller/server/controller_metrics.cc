@@ -4,10 +4,10 @@
 
 namespace fjord::controller {
 
-absl::StatusOr<std::unique_ptr<ControllerMetrics>> ControllerMetrics::Start(
-    const std::string& bind) {
+std::unique_ptr<ControllerMetrics> ControllerMetrics::Register(
+    std::shared_ptr<prometheus::Registry> registry) {
   std::unique_ptr<ControllerMetrics> m(new ControllerMetrics());
-  m->registry_ = std::make_shared<prometheus::Registry>();
+  m->registry_ = std::move(registry);
   auto gauge = [&](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(*m->registry_).Add({});
   };
@@ -20,6 +20,12 @@ absl::StatusOr<std::unique_ptr<ControllerMetrics>> ControllerMetrics::Start(
   m->offline_ = gauge("fjord_controller_offline_partitions", "Partitions without a leader");
   m->unclean_ = gauge("fjord_controller_unclean_elections_total",
                       "Unclean leader elections in the replayed log since start");
+  return m;
+}
+
+absl::StatusOr<std::unique_ptr<ControllerMetrics>> ControllerMetrics::Start(
+    const std::string& bind) {
+  std::unique_ptr<ControllerMetrics> m = Register(std::make_shared<prometheus::Registry>());
   // prometheus-cpp reports a bind failure by throwing (civetweb); Fjord code
   // does not use exceptions, so it is caught here at the library edge.
   try {

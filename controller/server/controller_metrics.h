@@ -1,5 +1,7 @@
 // Prometheus /metrics for fjord-controller (prometheus-cpp pull exposer).
 // Gauges are refreshed from QuorumController::status() by the caller.
+// Start() serves its own /metrics; Register() adds the gauges to another
+// registry (a combined broker+controller serves both roles on one endpoint).
 //
 //   fjord_controller_active                  1 on the active controller
 //   fjord_controller_raft_term               current Raft term
@@ -25,6 +27,8 @@ namespace fjord::controller {
 class ControllerMetrics {
  public:
   static absl::StatusOr<std::unique_ptr<ControllerMetrics>> Start(const std::string& bind);
+  static std::unique_ptr<ControllerMetrics> Register(
+      std::shared_ptr<prometheus::Registry> registry);
   void Update(const QuorumControllerStatus& status);
 
  private:

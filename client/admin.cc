@@ -43,7 +43,12 @@ Admin::Admin(const AdminConfig& config)
     : config_(config),
       channels_(kAdminMessageBytes),
       metadata_(config.bootstrap_servers, channels_, absl::Milliseconds(config.request_timeout_ms),
-                absl::Milliseconds(config.metadata_max_age_ms)) {}
+                absl::Milliseconds(config.metadata_max_age_ms)),
+      group_rpc_({.bootstrap_servers = config.bootstrap_servers,
+                  .request_timeout = absl::Milliseconds(config.request_timeout_ms),
+                  .retry_backoff = absl::Milliseconds(config.retry_backoff_ms),
+                  .retry_backoff_max = absl::Milliseconds(config.retry_backoff_max_ms)},
+                 channels_) {}
 
 template <typename Request, typename Response>
 absl::StatusOr<Response> Admin::CallController(

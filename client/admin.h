@@ -25,7 +25,9 @@
 #include "client/channels.h"
 #include "client/cluster_metadata.h"
 #include "client/config.h"
+#include "client/group_rpc.h"
 #include "proto/fjord/v1/controller.grpc.pb.h"
+#include "proto/fjord/v1/group.grpc.pb.h"
 
 namespace fjord::client {
 
@@ -55,6 +57,24 @@ struct ConfigOp {
   std::string value;
 };
 
+// A consumer group as ListGroups reports it.
+struct GroupListing {
+  std::string group_id;
+  std::string state;  // "Empty", "Assigning", "Reconciling", "Stable", "Dead"
+  std::string type;   // "consumer"
+};
+
+struct ListGroupsResult {
+  std::vector<GroupListing> groups;  // sorted by id, from every broker that answered
+  std::vector<std::string> errors;   // brokers that did not answer, and why
+};
+
+// The outcome of one group in DeleteGroups.
+struct GroupResult {
+  std::string group_id;
+  absl::Status status;  // GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, ...
+};
+
 class Admin {
  public:
   static absl::StatusOr<std::unique_ptr<Admin>> Create(const AdminConfig& config);
@@ -81,6 +101,34 @@ class Admin {
 
   absl::StatusOr<v1::DescribeClusterResponse> DescribeCluster();
 
+  // Consumer groups. Each group's calls go to its coordinator (FindCoordinator,
+  // retried on NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE /
+  // COORDINATOR_LOAD_IN_PROGRESS within default.api.timeout.ms).
+
+  // Every broker is asked (each lists the groups it coordinates). `states`
+  // filters ("Stable", "Empty", ...); empty means all.
+  absl::StatusOr<ListGroupsResult> ListGroups(const std::vector<std::string>& states = {});
+  // Members, epochs and assignments. A group that does not exist comes back
+  // with error_code GROUP_ID_NOT_FOUND (or state "Dead").
+  absl::StatusOr<std::vector<v1::ConsumerGroupDescribeResponse::DescribedGroup>> DescribeGroups(
+      const std::vector<std::string>& group_ids);
+  // Deletes empty groups with their committed offsets.
+  absl::StatusOr<std::vector<GroupResult>> DeleteGroups(const std::vector<std::string>& group_ids);
+  // Committed offsets of `group_id` (every partition with one when
+  // `partitions` is empty); partitions without one are absent.
+  absl::StatusOr<std::map<TopicPartition, int64_t>> ListConsumerGroupOffsets(
+      const std::string& group_id, const std::vector<TopicPartition>& partitions = {});
+  // An admin commit (member id "", epoch -1): accepted only while the group
+  // has no members, else NON_EMPTY_GROUP. All or nothing per partition
+  // errors: the first one is returned.
+  absl::Status AlterConsumerGroupOffsets(const std::string& group_id,
+                                         const std::map<TopicPartition, int64_t>& offsets);
+  // Offsets for `timestamp` (kEarliestTimestamp -2, kLatestTimestamp -1, or
+  // ms) of each partition, from its leader's ListOffsets; -1 where no record
+  // is that late.
+  absl::StatusOr<std::map<TopicPartition, int64_t>> ListOffsets(
+      const std::vector<TopicPartition>& partitions, int64_t timestamp);
+
  private:
   explicit Admin(const AdminConfig& config);
 
@@ -94,6 +142,7 @@ class Admin {
   const AdminConfig config_;
   Channels channels_;
   ClusterMetadata metadata_;
+  GroupRpc group_rpc_;
   absl::Mutex mu_;                                      // guards active_controller_
   std::string active_controller_ ABSL_GUARDED_BY(mu_);  // last known, "" if none
 };

@@ -33,6 +33,8 @@ void AddTopicCommands(CLI::App& root, const GlobalOptions& global, Commands& com
 // Under `fjord topic`: create, delete, alter-config (through the admin client).
 void AddTopicAdminCommands(CLI::App& topic, const GlobalOptions& global, Commands& commands);
 void AddClusterCommands(CLI::App& root, const GlobalOptions& global, Commands& commands);
+// `fjord group list|describe|seek|delete`.
+void AddGroupCommands(CLI::App& root, const GlobalOptions& global, Commands& commands);
 // Under `fjord perf`.
 void AddPerfProduceCommand(CLI::App& perf, const GlobalOptions& global, Commands& commands);
 void AddPerfConsumeCommand(CLI::App& perf, const GlobalOptions& global, Commands& commands);

@@ -1,11 +1,15 @@
 // `fjord consume TOPIC`: print records as they arrive, like
 // kafka-console-consumer and kcat -C, from every partition (or one) of a
-// topic with manual assignment (consumer groups are not in the SDK yet).
+// topic with manual assignment, or with `--group G` as a member of consumer
+// group G (the coordinator assigns partitions; positions start at the
+// group's committed offsets and are committed as it goes,
+// enable.auto.commit, and on exit).
 //
 // Ends on -n records, on --timeout-ms without a record, or on Ctrl-C; every
 // end prints "Processed a total of N messages" on stderr as Kafka's tool does.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +21,7 @@
 #include "client/cli/metadata_rpc.h"
 #include "client/cli/record_format.h"
 #include "client/consumer.h"
+#include "client/group_consumer.h"
 #include "common/kafka_error.h"
 #include "common/status_macros.h"
 
@@ -38,6 +43,7 @@ struct ConsumeOptions {
   int64_t timeout_ms = -1;
   std::vector<std::string> consumer_properties;
   std::string config_file;  // --consumer.config
+  std::string group;        // --group: consume as a group member
 };
 
 // The topic's partitions from the broker, or all of them / just `partition`.
@@ -82,8 +88,10 @@ absl::Status Position(client::Consumer& consumer, const ConsumeOptions& options,
   return absl::OkStatus();
 }
 
+// `ConsumerT` is client::Consumer or client::GroupConsumer.
+template <typename ConsumerT>
 absl::Status ConsumeLoop(const GlobalOptions& global, const ConsumeOptions& options,
-                         const RecordFormatter& formatter, client::Consumer& consumer,
+                         const RecordFormatter& formatter, ConsumerT& consumer,
                          int64_t& processed) {
   absl::Time last_record = absl::Now();
   std::string out;
@@ -103,8 +111,15 @@ absl::Status ConsumeLoop(const GlobalOptions& global, const ConsumeOptions& opti
     if (records.empty()) continue;
     last_record = absl::Now();
     out.clear();
+    std::set<client::TopicPartition> unprinted;
     for (const client::ConsumerRecord& record : records) {
-      if (options.max_messages >= 0 && processed >= options.max_messages) break;
+      if (options.max_messages >= 0 && processed >= options.max_messages) {
+        // -n reached inside a batch: move back so a group does not commit
+        // records that were never printed.
+        const client::TopicPartition tp{record.topic, record.partition};
+        if (unprinted.insert(tp).second) RETURN_IF_ERROR(consumer.Seek(tp, record.offset));
+        continue;
+      }
       if (global.format() == OutputFormat::kJson) {
         out += RecordToJson(record);
         out += '\n';
@@ -119,7 +134,40 @@ absl::Status ConsumeLoop(const GlobalOptions& global, const ConsumeOptions& opti
   return absl::OkStatus();
 }
 
+absl::Status RunGroupConsume(const GlobalOptions& global, const ConsumeOptions& options,
+                             const RecordFormatter& formatter) {
+  if (options.partition >= 0 || !options.offset.empty() || options.timestamp_ms >= 0) {
+    return absl::InvalidArgumentError(
+        "--group cannot be combined with --partition, --offset or --timestamp (the group "
+        "assigns partitions and starts them at its committed offsets; reset them with "
+        "`fjord group seek`)");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> client_lines,
+                   ClientPropertyLines(options.config_file, options.consumer_properties));
+  // Kafka's console consumer: --from-beginning means auto.offset.reset=earliest
+  // for partitions without a committed offset.
+  client::Properties overrides = {{"group.id", options.group}};
+  if (options.from_beginning) overrides["auto.offset.reset"] = "earliest";
+  ASSIGN_OR_RETURN(client::Properties properties,
+                   BuildProperties(global, {}, client_lines, overrides));
+  ASSIGN_OR_RETURN(client::ConsumerConfig config,
+                   client::ConsumerConfig::FromProperties(properties));
+  ASSIGN_OR_RETURN(std::unique_ptr<client::GroupConsumer> consumer,
+                   client::GroupConsumer::Create(config));
+  RETURN_IF_ERROR(consumer->Subscribe({options.topic}));
+  InstallInterruptHandler();
+  int64_t processed = 0;
+  absl::Status status = ConsumeLoop(global, options, formatter, *consumer, processed);
+  consumer->Close();  // commits the positions (enable.auto.commit) and leaves the group
+  std::fprintf(stderr, "Processed a total of %lld messages\n", static_cast<long long>(processed));
+  return status;
+}
+
 absl::Status RunConsume(const GlobalOptions& global, const ConsumeOptions& options) {
+  if (!options.group.empty()) {
+    ASSIGN_OR_RETURN(RecordFormatter formatter, RecordFormatter::Parse(options.format));
+    return RunGroupConsume(global, options, formatter);
+  }
   const int starts = (options.from_beginning ? 1 : 0) + (options.offset.empty() ? 0 : 1) +
                      (options.timestamp_ms >= 0 ? 1 : 0);
   if (starts > 1) {
@@ -175,6 +223,8 @@ void AddConsumeCommand(CLI::App& root, const GlobalOptions& global, Commands& co
       ->allow_extra_args(false);
   app->add_option("--consumer.config", options->config_file,
                   "Consumer properties file (Kafka's format), before the -property flags");
+  app->add_option("-g,--group", options->group,
+                  "Consume as a member of this consumer group (commits as it goes)");
   commands.push_back({app, [&global, options] { return RunConsume(global, *options); }});
 }
 

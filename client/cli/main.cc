@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   fjord::cli::AddConsumeCommand(app, global, commands);
   fjord::cli::AddTopicCommands(app, global, commands);
   fjord::cli::AddClusterCommands(app, global, commands);
+  fjord::cli::AddGroupCommands(app, global, commands);
   CLI::App* perf = app.add_subcommand("perf", "Benchmarks like Kafka's perf-test tools");
   perf->require_subcommand(1);
   fjord::cli::AddPerfProduceCommand(*perf, global, commands);

@@ -188,7 +188,8 @@ void Raft::SyncProgressWithMembership() {
     if (progress_.count(id)) continue;
     Progress pr(log_.last_index() + 1);
     pr.set_recent_active(true);
-    if (id == config_.id) pr.MaybeUpdate(log_.last_index());
+    // The leader's own match is what it has persisted (see Advance).
+    if (id == config_.id) pr.MaybeUpdate(CountSelfEarly() ? log_.last_index() : log_.stable());
     progress_.emplace(id, pr);
   }
   if (transferee_ != kNoNode && !m.IsVoter(transferee_)) transferee_ = kNoNode;

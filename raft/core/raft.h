@@ -39,6 +39,22 @@
 //   majority within an election timeout steps down, and a follower that has
 //   heard from a leader within one ignores vote requests (its "lease"),
 //   except those caused by a leadership transfer.
+// - The leader's parallel write (etcd's; Ongaro's thesis 10.2.1): a
+//   leader's Ready says `may_send_before_persist` when its term and vote are
+//   already durable, so the caller may send its appends while it syncs their
+//   entries locally. This is safe because the leader counts its own match
+//   index only in Advance, for entries the caller has persisted: a commit
+//   always rests on a majority of durable copies, the leader's included only
+//   when its fsync has finished. If the leader crashes before syncing, it
+//   loses entries that only followers hold; nothing it said was committed
+//   depends on them, and as its term is durable it can never lead that term
+//   again and write different entries at those indexes. Messages that make
+//   promises (votes, append acknowledgements) come from followers and
+//   candidates, whose Readies never carry the flag; a Ready that changes the
+//   term or vote (a lone voter electing itself) never carries it either.
+//   The simulation sends early and crashes leaders between send and sync,
+//   and UnsafeVariant::kCountSelfBeforePersist shows its checker catches a
+//   leader that counts itself too early.
 // - Linearizable reads use ReadIndex (thesis 6.4), not leases: the leader
 //   records its commit index, confirms it is still leader with a heartbeat
 //   round acknowledged by a majority, then reports a ReadState; the caller
@@ -72,6 +88,9 @@ enum class UnsafeVariant : uint8_t {
   kCommitPriorTermByCount,
   // A candidate ignores the up-to-date check when granting votes.
   kVoteWithoutLogCheck,
+  // The leader counts its own entries toward commit as soon as it appends
+  // them, not once they are persisted: unsafe with the parallel write.
+  kCountSelfBeforePersist,
 };
 
 struct RaftConfig {
@@ -179,6 +198,7 @@ class Raft {
   void SendSnapshotChunk(NodeId to, Progress& pr);
   void SendTimeoutNow(NodeId to);
   bool CommittedInCurrentTerm() const;
+  bool CountSelfEarly() const { return config_.unsafe == UnsafeVariant::kCountSelfBeforePersist; }
   void ReleaseConfirmedReads(uint64_t context, NodeId from);
 
   RaftConfig config_;

@@ -200,8 +200,10 @@ void Raft::AppendAsLeader(EntryType type, std::string data) {
   Entry e{term_, log_.last_index() + 1, type, std::move(data)};
   log_.Append({e});
   OnEntriesAppended({e});
+  // The leader counts this entry for itself only once it is persisted
+  // (Advance), so its appends may go out before its own sync.
   auto self = progress_.find(config_.id);
-  if (self != progress_.end()) self->second.MaybeUpdate(e.index);
+  if (CountSelfEarly() && self != progress_.end()) self->second.MaybeUpdate(e.index);
   pending_broadcast_ = true;
   MaybeCommit();
 }
@@ -377,6 +379,10 @@ Ready Raft::GetReady() {
   rd.committed_entries = log_.NextToApply(config_.max_apply_bytes);
   rd.read_states = std::move(read_states_);
   read_states_.clear();
+  // Only a leader whose term and vote are durable sends nothing that
+  // depends on this Ready's sync (see the header).
+  rd.may_send_before_persist = role_ == Role::kLeader && term_ == last_ready_hard_state_.term &&
+                               vote_ == last_ready_hard_state_.vote;
   ready_outstanding_ = true;
   return rd;
 }
@@ -387,6 +393,13 @@ void Raft::Advance(const Ready& rd) {
   if (!rd.entries.empty()) log_.StableTo(rd.entries.back().index);
   if (!rd.committed_entries.empty()) log_.AppliedTo(rd.committed_entries.back().index);
   ready_outstanding_ = false;
+  if (role_ == Role::kLeader && !rd.entries.empty()) {
+    // Our own entries are durable now: count them, which may commit.
+    auto self = progress_.find(config_.id);
+    if (self != progress_.end() && self->second.MaybeUpdate(log_.stable()) && MaybeCommit()) {
+      BroadcastAppend();
+    }
+  }
 }
 
 }  // namespace fjord::raft

@@ -67,9 +67,57 @@ TEST_F(RaftTest, SingleVoterElectsItselfAndCommitsAlone) {
   Raft r = Make(1, Fresh({1}));
   for (int i = 0; i < 40 && r.role() != Role::kLeader; ++i) r.Tick();
   ASSERT_EQ(r.role(), Role::kLeader);
+  // The Ready that elected it changed the term and vote: nothing in it may
+  // be sent before they are durable.
+  Ready election = r.GetReady();
+  EXPECT_FALSE(election.may_send_before_persist);
+  r.Advance(election);
+  Drain(r);
   absl::StatusOr<LogIndex> index = r.Propose("x");
   ASSERT_TRUE(index.ok());
+  // The leader counts its own copy only once persisted, i.e. after Advance.
+  EXPECT_LT(r.log().committed(), *index);
+  Ready rd = r.GetReady();
+  EXPECT_TRUE(rd.may_send_before_persist);
+  ASSERT_FALSE(rd.entries.empty());
+  EXPECT_EQ(rd.entries.back().index, *index);
+  r.Advance(rd);
   EXPECT_EQ(r.log().committed(), *index);
+  rd = r.GetReady();
+  ASSERT_FALSE(rd.committed_entries.empty());
+  EXPECT_EQ(rd.committed_entries.back().index, *index);
+  // Those entries were persisted by the previous Ready: they may be applied
+  // before this one's sync.
+  EXPECT_LT(rd.committed_entries.back().index, rd.StableBefore());
+  r.Advance(rd);
+}
+
+TEST_F(RaftTest, ALeaderNeverSendsACommitBeforeItsOwnCopyIsDurable) {
+  // Parallel write: a lone voter's appends to an observer leave before its
+  // sync. Were it to count its unsynced copy, that append would announce a
+  // commit that a crash before the sync could undo.
+  PersistedState state = Fresh({1});
+  state.snapshot.meta.membership.learners.push_back(NodeId(2));
+  Raft r = Make(1, std::move(state));
+  for (int i = 0; i < 40 && r.role() != Role::kLeader; ++i) r.Tick();
+  ASSERT_EQ(r.role(), Role::kLeader);
+  Drain(r);
+  Drain(r);
+  r.Step({.type = MessageType::kAppendResponse,
+          .from = NodeId(2),
+          .to = NodeId(1),
+          .term = r.term(),
+          .index = r.log().last_index()});
+  Drain(r);
+  ASSERT_TRUE(r.Propose("x").ok());
+  const LogIndex x = r.log().last_index();
+  Ready rd = r.GetReady();
+  ASSERT_TRUE(rd.may_send_before_persist);
+  ASSERT_FALSE(rd.messages.empty());
+  for (const Message& m : rd.messages) EXPECT_LT(m.commit, x) << Describe(m);
+  EXPECT_TRUE(rd.committed_entries.empty() || rd.committed_entries.back().index < x);
+  r.Advance(rd);
+  EXPECT_EQ(r.log().committed(), x);
 }
 
 TEST_F(RaftTest, LeaderWithoutQuorumStepsDown) {

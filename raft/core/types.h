@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -130,6 +131,12 @@ enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
 //   3. restore `snapshot` into the StateMachine, apply `committed_entries`;
 //   4. serve `read_states` whose index has been applied;
 //   5. call Raft::Advance(ready).
+// Two relaxations, both optional (a caller that ignores them is correct):
+//   - if `may_send_before_persist`, step 2 may come first, in parallel with
+//     the sync (the leader's parallel write; see Raft's header for why it
+//     is safe);
+//   - without a `snapshot`, committed entries below StableBefore() were
+//     persisted by an earlier Ready and may be applied before step 1.
 struct Ready {
   std::optional<HardState> hard_state;
   std::vector<Entry> entries;
@@ -137,6 +144,14 @@ struct Ready {
   std::vector<Message> messages;
   std::vector<Entry> committed_entries;
   std::vector<ReadState> read_states;
+  // Set only for a leader whose term and vote are already durable.
+  bool may_send_before_persist = false;
+
+  // Entries with a smaller index are durable already (the first new entry's
+  // index; committed entries never reach past the log, so "all" otherwise).
+  LogIndex StableBefore() const {
+    return entries.empty() ? LogIndex(std::numeric_limits<uint64_t>::max()) : entries.front().index;
+  }
 
   bool Empty() const {
     return !hard_state && entries.empty() && !snapshot && messages.empty() &&

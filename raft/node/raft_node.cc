@@ -1,5 +1,7 @@
 #include "raft/node/raft_node.h"
 
+#include <limits>
+
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -163,27 +165,41 @@ void RaftNode::Loop() {
 void RaftNode::HandleReady() {
   while (raft_->HasReady()) {
     Ready rd = raft_->GetReady();
+    // A leader's appends travel while it syncs them (parallel write), and
+    // entries committed by acknowledgements of earlier Readies are applied
+    // at once: neither waits for this Ready's fsync (see Ready in types.h).
+    if (rd.may_send_before_persist && !rd.messages.empty()) {
+      transport_->Send(std::move(rd.messages));
+      rd.messages.clear();
+    }
+    const LogIndex stable_before = rd.snapshot ? LogIndex(0) : rd.StableBefore();
+    Apply(rd, /*with_snapshot=*/false, LogIndex(0), stable_before);
     absl::Status s = storage_->SaveReady(rd);
     FJORD_CHECK(s.ok()) << "raft node " << options_.id << " cannot persist: " << s;
     if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
-    Apply(rd);
+    Apply(rd, /*with_snapshot=*/true, stable_before,
+          LogIndex(std::numeric_limits<uint64_t>::max()));
     raft_->Advance(rd);
     MaybeCompact();
   }
 }
 
-void RaftNode::Apply(const Ready& rd) {
-  if (rd.snapshot) {
+void RaftNode::Apply(const Ready& rd, bool with_snapshot, LogIndex from, LogIndex to) {
+  if (with_snapshot && rd.snapshot) {
     absl::Status s = sm_->Restore(rd.snapshot->meta, rd.snapshot->data);
     FJORD_CHECK(s.ok()) << "snapshot from the leader does not restore: " << s;
     applied_ = rd.snapshot->meta.index;
   }
   std::vector<Entry> normal;
+  std::vector<const Entry*> range;
   for (const Entry& e : rd.committed_entries) {
+    if (e.index < from || e.index >= to) continue;
+    range.push_back(&e);
     if (e.type == EntryType::kNormal) normal.push_back(e);
   }
   if (!normal.empty()) sm_->Apply(normal);
-  for (const Entry& e : rd.committed_entries) {
+  for (const Entry* entry : range) {
+    const Entry& e = *entry;
     applied_ = e.index;
     auto it = proposals_.find(e.index);
     if (it == proposals_.end()) continue;

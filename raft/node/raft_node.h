@@ -10,6 +10,11 @@
 //                                                 | 4. complete proposals and reads
 //                                                 v 5. Raft::Advance
 //
+// Two steps move earlier when the core allows it: a leader whose term and
+// vote are durable sends (2) before its sync (etcd's parallel write), and
+// committed entries that earlier Readies persisted are applied (3, 4)
+// before this Ready's sync, so a commit never waits for an unrelated fsync.
+//
 // Everything in the inbox is handled before the next Ready, so proposals
 // arriving together share one fsync (group commit). The timer turns
 // `tick_interval` into Raft::Tick; election timeouts are counted in ticks.
@@ -103,7 +108,9 @@ class RaftNode {
   void Post(Task task);
   void Loop();
   void HandleReady();
-  void Apply(const Ready& rd);
+  // Restores rd.snapshot if `with_snapshot`, then applies the committed
+  // entries with index in [from, to) and completes their requests.
+  void Apply(const Ready& rd, bool with_snapshot, LogIndex from, LogIndex to);
   void MaybeCompact();
   void ExpireRequests(absl::Time now);
   void Shutdown();

@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "common/assert.h"
@@ -81,7 +82,10 @@ SimOptions SimOptions::FromSeed(uint64_t seed) {
   return o;
 }
 
-SimCluster::SimCluster(const SimOptions& options) : options_(options), random_(options.seed) {
+SimCluster::SimCluster(const SimOptions& options)
+    : options_(options),
+      random_(options.seed),
+      write_crash_random_(options.seed ^ 0xc4a5c4a5c4a5c4a5ULL) {
   const int total = options_.voters + options_.observers + options_.spares;
   Membership initial;
   for (int i = 1; i <= options_.voters; ++i) initial.voters.push_back(NodeId(i));
@@ -103,6 +107,8 @@ SimCluster::SimCluster(const SimOptions& options) : options_(options), random_(o
                       ? UnsafeVariant::kCommitPriorTermByCount
                   : options_.broken == Broken::kVoteWithoutLogCheck
                       ? UnsafeVariant::kVoteWithoutLogCheck
+                  : options_.broken == Broken::kCountSelfBeforePersist
+                      ? UnsafeVariant::kCountSelfBeforePersist
                       : UnsafeVariant::kNone,
     };
     // Spares start outside the group and learn their membership from the log.
@@ -215,9 +221,22 @@ absl::Status SimCluster::ProcessReady(Node& node) {
       node.unsynced.push_back(
           {.snapshot = rd.snapshot, .entries = rd.entries, .hard_state = rd.hard_state});
     }
+    // What the driver does: a leader's appends go out while it syncs, and
+    // committed entries already on disk are applied without waiting.
+    const bool send_early = rd.may_send_before_persist;
+    if (send_early) SendAll(node, std::move(rd.messages));
+    const LogIndex stable_before = rd.snapshot ? LogIndex(0) : rd.StableBefore();
+    RETURN_IF_ERROR(ApplyCommitted(node, rd, false, LogIndex(0), stable_before));
+    if (send_early && !rd.entries.empty() && faults_on_ && options_.crashes &&
+        write_crash_random_.Uniform(1000) <
+            static_cast<uint64_t>(options_.crash_in_write_per_mille)) {
+      // kill -9 after the appends left but before the leader's fsync.
+      return Crash(node);
+    }
     if (options_.broken != Broken::kSendBeforePersist) Sync(node);
-    SendAll(node, std::move(rd.messages));
-    RETURN_IF_ERROR(ApplyCommitted(node, rd));
+    if (!send_early) SendAll(node, std::move(rd.messages));
+    RETURN_IF_ERROR(ApplyCommitted(node, rd, true, stable_before,
+                                   LogIndex(std::numeric_limits<uint64_t>::max())));
     for (const ReadState& rs : rd.read_states) {
       RETURN_IF_ERROR(checker_.OnReadState(node.id, rs));
     }
@@ -255,8 +274,9 @@ void SimCluster::SendAll(Node& node, std::vector<Message> messages) {
   (void)node;
 }
 
-absl::Status SimCluster::ApplyCommitted(Node& node, const Ready& rd) {
-  if (rd.snapshot) {
+absl::Status SimCluster::ApplyCommitted(Node& node, const Ready& rd, bool with_snapshot,
+                                        LogIndex from, LogIndex to) {
+  if (with_snapshot && rd.snapshot) {
     LogIndex index;
     uint64_t digest;
     FJORD_CHECK(DecodeSnapshotData(rd.snapshot->data, &index, &digest));
@@ -267,6 +287,7 @@ absl::Status SimCluster::ApplyCommitted(Node& node, const Ready& rd) {
     ++stats_.snapshots_installed;
   }
   for (const Entry& e : rd.committed_entries) {
+    if (e.index < from || e.index >= to) continue;
     if (e.index != node.applied + 1) {
       return absl::InternalError(absl::StrCat("node ", node.id.value(), " applies ",
                                               e.index.value(), " after ", node.applied.value()));

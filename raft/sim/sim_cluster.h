@@ -39,6 +39,7 @@ enum class Broken : uint8_t {
   kSendBeforePersist,       // Messages go out before the Ready is synced.
   kCommitPriorTermByCount,  // Core: Figure 8 commit rule.
   kVoteWithoutLogCheck,     // Core: votes ignore the up-to-date check.
+  kCountSelfBeforePersist,  // Core: a leader counts its unsynced entries.
 };
 
 struct SimOptions {
@@ -55,6 +56,10 @@ struct SimOptions {
   int duplicate_per_mille = 20;
   int delay_us_max = 15'000;
   bool crashes = true;
+  // A leader's Ready that may be sent before its sync is (the driver's
+  // parallel write); with crashes on, the leader then crashes between send
+  // and sync this often per thousand such Readies that carry entries.
+  int crash_in_write_per_mille = 5;
   bool partitions = true;
   bool membership_changes = true;
   bool pre_vote = true;
@@ -97,7 +102,10 @@ class SimCluster {
   absl::Status Persist(Node& node, const Ready& rd);
   void Sync(Node& node);
   void SendAll(Node& node, std::vector<Message> messages);
-  absl::Status ApplyCommitted(Node& node, const Ready& rd);
+  // Restores rd.snapshot if `with_snapshot`, then applies the committed
+  // entries with index in [from, to).
+  absl::Status ApplyCommitted(Node& node, const Ready& rd, bool with_snapshot, LogIndex from,
+                              LogIndex to);
   absl::Status ChaosAction();
   absl::Status Crash(Node& node);
   absl::Status Restart(Node& node);
@@ -109,6 +117,9 @@ class SimCluster {
 
   SimOptions options_;
   SeededRandom random_;
+  // Draws for crashes inside a leader's parallel write; a stream of its own
+  // so that schedules which never draw it stay as they were before it.
+  SeededRandom write_crash_random_;
   Checker checker_;
   SimStats stats_;
   std::map<NodeId, std::unique_ptr<Node>> nodes_;

@@ -103,9 +103,13 @@ TEST(RocksStorageTest, RestartedCoreSeesWhatWasSynced) {
       raft.Advance(rd);
     }
     ASSERT_TRUE(raft.Propose("kept").ok());
-    Ready rd = raft.GetReady();
-    ASSERT_TRUE((*storage)->SaveReady(rd).ok());
-    raft.Advance(rd);
+    // The leader commits its entry once persisted, so the commit index
+    // reaches the disk with the Ready after the entry's.
+    while (raft.HasReady()) {
+      Ready rd = raft.GetReady();
+      ASSERT_TRUE((*storage)->SaveReady(rd).ok());
+      raft.Advance(rd);
+    }
   }
   auto storage = RocksStorage::Open(dir);
   ASSERT_TRUE(storage.ok());

@@ -23,6 +23,7 @@ absl::StatusOr<Offset> PartitionLog::SyncUnsynced() {
     end = LogEndLocked();
     unflushed_records_ = 0;
   }
+  const absl::Duration start = clock_.Monotonic();
   for (const std::shared_ptr<File>& f : files) {
     if (absl::Status s = f->Sync(); !s.ok()) {
       // Never retried: after a failed fsync the kernel may have dropped the
@@ -30,6 +31,9 @@ absl::StatusOr<Offset> PartitionLog::SyncUnsynced() {
       absl::MutexLock lock(&mu_);
       return Fail(s);
     }
+  }
+  if (config_.flush_observer != nullptr && !files.empty()) {
+    config_.flush_observer->OnFlush(clock_.Monotonic() - start);
   }
   return end;
 }

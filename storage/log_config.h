@@ -27,6 +27,16 @@ enum class FlushPolicy {
   kNever,
 };
 
+// Hears each flush round of a PartitionLog (one fdatasync per file with
+// unsynced appends; group commit shares a round among appenders), e.g. for
+// a latency histogram. Called on the flushing thread with no log lock held;
+// must be thread-safe and quick.
+class FlushObserver {
+ public:
+  virtual ~FlushObserver() = default;
+  virtual void OnFlush(absl::Duration latency) = 0;
+};
+
 struct LogConfig {
   int64_t segment_bytes = int64_t{1} << 30;              // segment.bytes
   absl::Duration segment_ms = absl::Hours(24 * 7);       // segment.ms
@@ -38,6 +48,8 @@ struct LogConfig {
   int64_t flush_ms = std::numeric_limits<int64_t>::max();        // flush.ms
   // max.message.bytes and decompression bound, for batches the log checks.
   BatchLimits batch_limits;
+  // May be null; must outlive every log opened with this config.
+  FlushObserver* flush_observer = nullptr;
 
   absl::Status Validate() const {
     if (segment_bytes < static_cast<int64_t>(kBatchHeaderSize) ||

@@ -403,5 +403,36 @@ TEST_F(PartitionLogTest, ConcurrentReadsSeeWholeBatchesWhileAppending) {
   EXPECT_GT(log->segment_count(), 3u);
 }
 
+// The flush hook (broker metrics' flush-latency histogram): one call per
+// flush round that synced something, none for a round with nothing to sync.
+TEST_F(PartitionLogTest, FlushObserverHearsEachFlushRound) {
+  struct Counter final : FlushObserver {
+    void OnFlush(absl::Duration latency) override {
+      EXPECT_GE(latency, absl::ZeroDuration());
+      ++rounds;
+    }
+    int rounds = 0;
+  } counter;
+  LogConfig config;
+  config.flush_policy = FlushPolicy::kNever;
+  config.flush_observer = &counter;
+  auto log = OpenLog(config);
+  Append(*log, 2);
+  EXPECT_EQ(counter.rounds, 0) << "kNever does not flush on append";
+  ASSERT_TRUE(log->Flush().ok());
+  EXPECT_EQ(counter.rounds, 1);
+  ASSERT_TRUE(log->Flush().ok());
+  EXPECT_EQ(counter.rounds, 1) << "nothing unsynced: no round";
+
+  LogConfig always;
+  always.flush_observer = &counter;
+  log.reset();
+  log = OpenLog(always);
+  const int before = counter.rounds;
+  Append(*log, 1);
+  Append(*log, 1);
+  EXPECT_EQ(counter.rounds, before + 2) << "kAlways: each lone append is its own round";
+}
+
 }  // namespace
 }  // namespace fjord::storage

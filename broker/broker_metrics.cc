@@ -74,6 +74,11 @@ BrokerMetrics::BrokerMetrics() : registry_(std::make_shared<prometheus::Registry
   max_lag_ = gauge("fjord_broker_replica_max_lag_records",
                    "Largest follower lag behind a leader's log end, in offsets");
   log_size_ = gauge("fjord_broker_log_size_bytes", "Bytes in all partition logs");
+  flush_latency_ = &prometheus::BuildHistogram()
+                        .Name("fjord_broker_log_flush_latency_seconds")
+                        .Help("Partition log flush rounds (fdatasync of unsynced files)")
+                        .Register(*registry_)
+                        .Add({}, buckets);
 }
 
 absl::Status BrokerMetrics::Serve(const std::string& bind) {
@@ -104,6 +109,10 @@ void BrokerMetrics::OnRequest(Rpc rpc, absl::Duration latency, int64_t records, 
     default:
       break;
   }
+}
+
+void BrokerMetrics::OnFlush(absl::Duration latency) {
+  flush_latency_->Observe(absl::ToDoubleSeconds(latency));
 }
 
 void BrokerMetrics::Collect(const ReplicaManager& replicas) {

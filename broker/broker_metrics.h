@@ -11,6 +11,8 @@
 //   fjord_broker_isr_shrinks_total, fjord_broker_isr_expands_total
 //   fjord_broker_replica_max_lag_records     (leaders' slowest follower)
 //   fjord_broker_log_size_bytes
+//   fjord_broker_log_flush_latency_seconds   histogram of flush rounds
+//                                            (fdatasync; group commit shares)
 //
 // Request metrics update on handler threads (prometheus-cpp metrics are
 // thread-safe); partition gauges update in Collect(), called periodically.
@@ -27,16 +29,19 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "storage/log_config.h"
 
 namespace fjord::broker {
 
-class BrokerMetrics final : public RequestObserver {
+class BrokerMetrics final : public RequestObserver, public storage::FlushObserver {
  public:
   BrokerMetrics();
 
   // Serves /metrics on `bind` ("host:port").
   absl::Status Serve(const std::string& bind);
   void OnRequest(Rpc rpc, absl::Duration latency, int64_t records, int64_t bytes) override;
+  // Every partition log's flush rounds (BrokerServerOptions.log.flush_observer).
+  void OnFlush(absl::Duration latency) override;
   // Recomputes the partition gauges from `replicas`.
   void Collect(const ReplicaManager& replicas);
   // The text exposition (tests).
@@ -60,6 +65,7 @@ class BrokerMetrics final : public RequestObserver {
   prometheus::Counter* isr_expands_;
   prometheus::Gauge* max_lag_;
   prometheus::Gauge* log_size_;
+  prometheus::Histogram* flush_latency_;
   double shrinks_seen_ = 0;  // Collect() thread only.
   double expands_seen_ = 0;
 };

@@ -12,6 +12,7 @@ TEST(BrokerMetricsTest, CountsProduceAndFetchAndPartitionState) {
   BrokerMetrics metrics;
   BrokerServerOptions options;
   options.observer = &metrics;
+  options.log.flush_observer = &metrics;
   options.replica.min_insync_replicas = 2;
   testing::TestCluster cluster(1, options);
   cluster.CreateTopic("t", {{1}});
@@ -39,6 +40,10 @@ TEST(BrokerMetricsTest, CountsProduceAndFetchAndPartitionState) {
   EXPECT_NE(text.find("fjord_broker_under_min_isr_partitions 1"), std::string::npos)
       << "ISR of 1 < min.insync.replicas 2";
   EXPECT_NE(text.find("fjord_broker_under_replicated_partitions 0"), std::string::npos);
+  // acks=1 under the default flush policy waits for a flush round.
+  EXPECT_NE(text.find("fjord_broker_log_flush_latency_seconds_count"), std::string::npos) << text;
+  EXPECT_EQ(text.find("fjord_broker_log_flush_latency_seconds_count 0"), std::string::npos)
+      << "no flush round observed";
 }
 
 }  // namespace

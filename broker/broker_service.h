@@ -11,6 +11,13 @@
 // codes; NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH carry the current leader
 // and its endpoint.
 //
+// ProduceStream: the ordered, pipelined Produce (contract in broker.proto).
+// Per stream, one reader thread reads ahead up to kStreamReadAhead requests;
+// the handler thread appends them in arrival order and writes the responses
+// in request order. An acks=-1 request waits in the purgatory as an
+// AsyncRequest, so later requests of the stream are appended meanwhile; its
+// response (and every later one) is written once it completes.
+//
 // InitProducerId is not served yet (no producer-id block from the
 // controller): gRPC UNIMPLEMENTED.
 //
@@ -19,7 +26,9 @@
 // thread in WaitingRequest::Wait, which the purgatory's ticker bounds.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "broker/metadata_cache.h"
 #include "broker/purgatory.h"
@@ -48,8 +57,15 @@ class BrokerServiceImpl final : public v1::BrokerService::Service {
 
   grpc::Status Produce(grpc::ServerContext* ctx, const v1::ProduceRequest* request,
                        v1::ProduceResponse* response) override;
+  grpc::Status ProduceStream(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::ProduceResponse, v1::ProduceRequest>* stream) override;
   grpc::Status Fetch(grpc::ServerContext* ctx, const v1::FetchRequest* request,
                      v1::FetchResponse* response) override;
+
+  // Requests one ProduceStream reads ahead of its appends (its bound on
+  // buffered requests; gRPC flow control holds the client back beyond it).
+  static constexpr size_t kStreamReadAhead = 16;
   grpc::Status ListOffsets(grpc::ServerContext* ctx, const v1::ListOffsetsRequest* request,
                            v1::ListOffsetsResponse* response) override;
   grpc::Status Metadata(grpc::ServerContext* ctx, const v1::MetadataRequest* request,
@@ -62,7 +78,25 @@ class BrokerServiceImpl final : public v1::BrokerService::Service {
   absl::StatusOr<std::shared_ptr<Replica>> LeaderReplica(const std::string& topic, int32_t p,
                                                          LeaderEpoch current_leader_epoch,
                                                          v1::LeaderIdAndEpoch* leader) const;
-  grpc::Status DoProduce(grpc::ServerContext* ctx, const v1::ProduceRequest* request,
+  // One acks=-1 partition waiting for its high watermark.
+  struct PendingAck {
+    v1::ProduceResponse::PartitionProduceResponse* out;
+    std::shared_ptr<Replica> replica;
+    Offset last_offset;
+    LeaderEpoch epoch;
+    bool resolved = false;
+  };
+  // Appends every partition of `request` in order and fills `response`
+  // (acks=0: all NONE). The records bytes are moved out of `request`.
+  // Returns the acks=-1 partitions that still wait for their replicas.
+  std::vector<PendingAck> AppendProduce(v1::ProduceRequest& request, v1::ProduceResponse* response,
+                                        int64_t* records_in, int64_t* bytes_in);
+  // Settles what can be settled in `pending` (with expired: everything, as
+  // REQUEST_TIMED_OUT); true once all are settled.
+  static bool ResolveAcks(std::vector<PendingAck>& pending, bool expired);
+  // How long an acks=-1 request may wait.
+  absl::Duration ProduceTimeout(const v1::ProduceRequest& request) const;
+  grpc::Status DoProduce(grpc::ServerContext* ctx, v1::ProduceRequest& request,
                          v1::ProduceResponse* response, int64_t* records_in, int64_t* bytes_in);
   void DoListOffsets(const v1::ListOffsetsRequest* request,
                      v1::ListOffsetsResponse* response) const;

@@ -235,5 +235,66 @@ TEST(BrokerServiceTest, MetadataDescribesBrokersTopicsAndPartitions) {
   EXPECT_EQ(resp.topics(0).error_code(), v1::UNKNOWN_TOPIC_OR_PARTITION);
 }
 
+TEST(BrokerServiceTest, ProduceStreamAppendsInArrivalOrderAndAnswersInRequestOrder) {
+  // RF 3: acks=-1 requests wait for two followers while the acks=1 requests
+  // behind them are appended and done first; answers still come in order.
+  TestCluster cluster(3);
+  cluster.CreateTopic("t", {{1, 2, 3}});
+  auto stub = cluster.Stub(1);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto stream = stub->ProduceStream(&ctx);
+  constexpr int kRequests = 40;
+  for (int i = 1; i <= kRequests; ++i) {
+    v1::ProduceRequest req =
+        ProduceReq("t", 0, MakeBatches(1, 2, "r" + std::to_string(i)), i % 2 == 0 ? 1 : -1);
+    req.set_correlation_id(i);
+    ASSERT_TRUE(stream->Write(req)) << "request " << i;
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  v1::ProduceResponse resp;
+  for (int i = 1; i <= kRequests; ++i) {
+    ASSERT_TRUE(stream->Read(&resp)) << "response " << i;
+    EXPECT_EQ(resp.correlation_id(), i) << "answers come in request order";
+    ASSERT_EQ(resp.responses_size(), 1);
+    const PartitionResult& r = resp.responses(0).partition_responses(0);
+    EXPECT_EQ(r.error_code(), v1::NONE) << r.error_message();
+    EXPECT_EQ(r.base_offset(), 2 * (i - 1)) << "appended in arrival order";
+  }
+  EXPECT_FALSE(stream->Read(&resp));
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(
+      BaseOffsets(Fetch(*stub, FetchReq("t", 0, 0)).responses(0).partitions(0).records()).size(),
+      static_cast<size_t>(kRequests));
+}
+
+TEST(BrokerServiceTest, ProduceStreamReportsErrorsPerRequestAndKeepsGoing) {
+  TestCluster cluster(1);
+  cluster.CreateTopic("t", {{1}});
+  auto stub = cluster.Stub(1);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto stream = stub->ProduceStream(&ctx);
+  v1::ProduceRequest bad = ProduceReq("nope", 0, MakeBatches(1, 1), 1);
+  bad.set_correlation_id(7);
+  v1::ProduceRequest good = ProduceReq("t", 0, MakeBatches(1, 3), 1);
+  good.set_correlation_id(8);
+  ASSERT_TRUE(stream->Write(bad));
+  ASSERT_TRUE(stream->Write(good));
+  v1::ProduceResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_EQ(resp.correlation_id(), 7);
+  EXPECT_EQ(resp.responses(0).partition_responses(0).error_code(), v1::UNKNOWN_TOPIC_OR_PARTITION);
+  ASSERT_TRUE(stream->Read(&resp));
+  EXPECT_EQ(resp.correlation_id(), 8);
+  EXPECT_EQ(resp.responses(0).partition_responses(0).base_offset(), 0);
+  // A client that goes away mid-stream: the broker ends the call and still
+  // serves others.
+  ctx.TryCancel();
+  stream->Finish();
+  EXPECT_EQ(Produce(*stub, ProduceReq("t", 0, MakeBatches(1, 1), 1)).base_offset(), 3);
+}
+
 }  // namespace
 }  // namespace fjord::broker

@@ -25,6 +25,21 @@ void WaitingRequest::Wait(absl::Duration limit) {
   complete_.WaitForNotification();
 }
 
+bool AsyncRequest::TryComplete() {
+  absl::MutexLock lock(&mu_);
+  if (done()) return true;
+  if (!attempt_(false)) return false;
+  if (Finish()) on_complete_();
+  return true;
+}
+
+void AsyncRequest::Expire() {
+  absl::MutexLock lock(&mu_);
+  if (done()) return;
+  attempt_(true);
+  if (Finish()) on_complete_();
+}
+
 bool Purgatory::Watch(std::shared_ptr<DelayedOperation> op,
                       const std::vector<const Replica*>& replicas, absl::Duration deadline) {
   {

@@ -82,6 +82,24 @@ class WaitingRequest final : public DelayedOperation {
   absl::Notification complete_;
 };
 
+// A wait that blocks no thread: `attempt(expired)` as for WaitingRequest,
+// and once it completed, `on_complete` runs exactly once, on the thread that
+// completed it (a replica change, the ticker, or Watch's first try), under
+// the operation's lock. `on_complete` must be quick and must not block: it
+// hands the result over (ProduceStream queues a response) and returns.
+class AsyncRequest final : public DelayedOperation {
+ public:
+  AsyncRequest(std::function<bool(bool expired)> attempt, std::function<void()> on_complete)
+      : attempt_(std::move(attempt)), on_complete_(std::move(on_complete)) {}
+  bool TryComplete() override;
+  void Expire() override;
+
+ private:
+  absl::Mutex mu_;
+  std::function<bool(bool)> attempt_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_complete_ ABSL_GUARDED_BY(mu_);
+};
+
 class Purgatory {
  public:
   // delayed.operations.max default.

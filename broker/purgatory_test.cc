@@ -88,5 +88,47 @@ TEST(PurgatoryTest, RefusesBeyondItsBoundUntilOperationsFinish) {
       << "a finished operation frees its slot";
 }
 
+TEST(PurgatoryTest, AsyncRequestRunsItsCompletionOnceOnTheCompletingThread) {
+  ManualClock clock;
+  Purgatory purgatory(clock);
+  Probe p;
+  int on_complete = 0;
+  auto op = std::make_shared<AsyncRequest>(
+      [&p](bool expired) {
+        ++p.attempts;
+        if (expired) p.expired = true;
+        return p.ready || expired;
+      },
+      [&on_complete] { ++on_complete; });
+  ASSERT_TRUE(purgatory.Watch(op, {kA}, clock.Monotonic() + absl::Seconds(1)));
+  EXPECT_EQ(on_complete, 0) << "not ready: nothing blocks, nothing completes";
+  p.ready = true;
+  purgatory.Notify(kA);
+  EXPECT_EQ(on_complete, 1);
+  clock.Advance(absl::Seconds(2));
+  purgatory.ExpireDue();
+  op->Expire();
+  EXPECT_EQ(on_complete, 1) << "exactly once";
+  EXPECT_FALSE(p.expired);
+}
+
+TEST(PurgatoryTest, AsyncRequestExpiresAtItsDeadline) {
+  ManualClock clock;
+  Purgatory purgatory(clock);
+  bool expired = false;
+  int on_complete = 0;
+  auto op = std::make_shared<AsyncRequest>(
+      [&expired](bool e) {
+        expired = e;
+        return e;
+      },
+      [&on_complete] { ++on_complete; });
+  ASSERT_TRUE(purgatory.Watch(op, {kA}, clock.Monotonic() + absl::Seconds(1)));
+  clock.Advance(absl::Seconds(1));
+  purgatory.ExpireDue();
+  EXPECT_TRUE(expired);
+  EXPECT_EQ(on_complete, 1);
+}
+
 }  // namespace
 }  // namespace fjord::broker

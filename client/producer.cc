@@ -15,6 +15,8 @@ constexpr int kRequestOverheadBytes = 64 * 1024;
 // The sender looks at the queues at least this often, to expire batches and
 // refresh metadata even when nothing wakes it.
 constexpr absl::Duration kSenderMaxSleep = absl::Milliseconds(100);
+// How long Close waits for a stream to end by itself before cancelling it.
+constexpr absl::Duration kStreamCloseWait = absl::Seconds(5);
 
 storage::Compression ToStorage(CompressionType type) {
   switch (type) {
@@ -41,25 +43,19 @@ RecordAccumulator::Options AccumulatorOptions(const ProducerConfig& config) {
   options.delivery_timeout = absl::Milliseconds(config.delivery_timeout_ms);
   options.retry_backoff = absl::Milliseconds(config.retry_backoff_ms);
   options.max_request_size = config.max_request_size;
-  // gRPC runs concurrent unary calls on one channel in parallel on the
-  // broker, unlike a Kafka connection, so two batches of one partition in
-  // flight at once could be appended out of order. One batch per partition
-  // is in flight; max.in.flight.requests.per.connection bounds the requests
-  // (for different partitions) pipelined to one broker.
-  options.max_in_flight_per_partition = 1;
+  // One ordered stream per broker: a partition's batches in flight are
+  // appended in send order, so the window is the connection's.
+  options.max_in_flight_per_partition = config.max_in_flight_requests_per_connection;
   options.compression = ToStorage(config.compression_type);
   return options;
 }
 
 }  // namespace
 
-// One Produce call in flight: what the gRPC callback needs to finish it.
+// One Produce request in flight on a broker's stream: the batches it
+// carries (their bytes travel in the request).
 struct Producer::InFlight {
   int32_t broker = -1;
-  std::unique_ptr<v1::BrokerService::Stub> stub;
-  grpc::ClientContext context;
-  v1::ProduceRequest request;
-  v1::ProduceResponse response;
   std::vector<std::unique_ptr<ProducerBatch>> batches;
 };
 
@@ -156,7 +152,7 @@ void Producer::SenderLoop() {
     {
       absl::MutexLock lock(&mu_);
       if (!running_ && in_flight_total_ == 0 && (force_close_ || !accumulator_.HasIncomplete())) {
-        return;
+        break;
       }
     }
     const absl::Duration delay = std::min(RunOnce(), kSenderMaxSleep);
@@ -164,10 +160,39 @@ void Producer::SenderLoop() {
     if (!wake_requested_) wake_.WaitWithTimeout(&mu_, delay);
     wake_requested_ = false;
   }
+  CloseStreams();
+}
+
+void Producer::CloseStreams() {
+  for (auto& [broker, connection] : connections_) {
+    if (connection.stream != nullptr) connection.stream->Close();
+  }
+  for (auto& [broker, connection] : connections_) {
+    if (connection.stream == nullptr) continue;
+    if (!connection.stream->WaitFinished(kStreamCloseWait)) {
+      connection.stream->Cancel("producer closing");
+      connection.stream->WaitFinished(absl::InfiniteDuration());
+    }
+  }
+  connections_.clear();
+}
+
+void Producer::CheckTimeouts() {
+  const absl::Time now = absl::Now();
+  const absl::Duration limit = absl::Milliseconds(config_.request_timeout_ms);
+  for (auto& [broker, connection] : connections_) {
+    if (connection.stream == nullptr) continue;
+    if (now - connection.stream->oldest_sent() > limit) {
+      connection.stream->Cancel(
+          absl::StrCat("REQUEST_TIMED_OUT: no produce response from broker ", broker,
+                       " within request.timeout.ms=", config_.request_timeout_ms));
+    }
+  }
 }
 
 absl::Duration Producer::RunOnce() {
   accumulator_.ExpireBatches();
+  CheckTimeouts();
   if (metadata_.NeedsRefresh()) {
     std::vector<std::string> topics = metadata_.interest();
     if (!topics.empty()) {
@@ -191,13 +216,18 @@ absl::Duration Producer::RunOnce() {
   if (leader_unknown) metadata_.RequestUpdate();
 
   for (auto& [broker, partitions] : by_leader) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (in_flight_per_broker_[broker] >= config_.max_in_flight_requests_per_connection) continue;
-    }
-    auto batches = accumulator_.Drain(partitions, config_.max_request_size);
-    if (!batches.empty())
+    // Fill the broker's window: each request takes at most one batch per
+    // partition, so a partition with several ready batches spreads them
+    // over consecutive requests of the stream.
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (in_flight_per_broker_[broker] >= config_.max_in_flight_requests_per_connection) break;
+      }
+      auto batches = accumulator_.Drain(partitions, config_.max_request_size);
+      if (batches.empty()) break;
       SendProduce(broker, snapshot->broker(broker)->address(), std::move(batches));
+    }
   }
   absl::Duration delay = check.next_check;
   if (leader_unknown) delay = std::min(delay, absl::Milliseconds(config_.retry_backoff_ms));
@@ -206,72 +236,109 @@ absl::Duration Producer::RunOnce() {
 
 void Producer::SendProduce(int32_t broker, const std::string& address,
                            std::vector<std::unique_ptr<ProducerBatch>> batches) {
-  auto* call = new InFlight;
+  auto call = std::make_unique<InFlight>();
   call->broker = broker;
-  call->request.set_acks(config_.acks);
-  call->request.set_timeout_ms(config_.request_timeout_ms);
-  std::map<std::string, v1::ProduceRequest::TopicProduceData*> topics;
+  v1::ProduceRequest request;
+  request.set_acks(config_.acks);
+  request.set_timeout_ms(config_.request_timeout_ms);
+  v1::ProduceRequest::TopicProduceData* topic = nullptr;
   for (auto& batch : batches) {
     absl::StatusOr<std::string_view> bytes = batch->Encode();
     if (!bytes.ok()) {
       accumulator_.Complete(std::move(batch), bytes.status());
       continue;
     }
-    auto*& topic = topics[batch->topic_partition().topic];
-    if (topic == nullptr) {
-      topic = call->request.add_topic_data();
+    // Drain hands batches over sorted by topic: one TopicProduceData each.
+    if (topic == nullptr || topic->topic() != batch->topic_partition().topic) {
+      topic = request.add_topic_data();
       topic->set_topic(batch->topic_partition().topic);
     }
     auto* data = topic->add_partition_data();
     data->set_partition(batch->topic_partition().partition);
-    data->set_records(bytes->data(), bytes->size());
+    *data->mutable_records() = batch->TakeEncoded();
     call->batches.push_back(std::move(batch));
   }
-  if (call->batches.empty()) {
-    delete call;
-    return;
+  if (call->batches.empty()) return;
+
+  Connection& connection = connections_[broker];
+  if (connection.stream == nullptr || connection.stream->broken() ||
+      connection.address != address) {
+    if (connection.stream != nullptr) connection.stream->Close();
+    connection.address = address;
+    connection.stub = v1::BrokerService::NewStub(channels_.Get(address));
+    connection.stream = ProducerStream::Open(
+        *connection.stub, [this](uint64_t tag, v1::ProduceRequest& request,
+                                 const v1::ProduceResponse* response, const grpc::Status& status) {
+          HandleResponse(std::unique_ptr<InFlight>(reinterpret_cast<InFlight*>(tag)), request,
+                         response, status);
+        });
   }
   {
     absl::MutexLock lock(&mu_);
     ++in_flight_per_broker_[broker];
     ++in_flight_total_;
   }
-  call->context.set_deadline(absl::ToChronoTime(
-      absl::Now() + absl::Milliseconds(config_.request_timeout_ms) + absl::Seconds(1)));
-  call->stub = v1::BrokerService::NewStub(channels_.Get(address));
-  call->stub->async()->Produce(&call->context, &call->request, &call->response,
-                               [this, call](grpc::Status status) {
-                                 HandleResponse(*call, status);
-                                 delete call;
-                               });
+  InFlight* tag = call.release();
+  if (!connection.stream->Send(reinterpret_cast<uint64_t>(tag), std::move(request))) {
+    // Broke between the check and the send: fail this request like the
+    // ones the stream had taken, so it is retried in order.
+    HandleResponse(std::unique_ptr<InFlight>(tag), request, nullptr,
+                   grpc::Status(grpc::StatusCode::UNAVAILABLE, "produce stream broken"));
+  }
 }
 
-void Producer::HandleResponse(InFlight& call, const grpc::Status& status) {
-  if (!status.ok()) {
-    metadata_.RequestUpdate();
-    const absl::Status error = KafkaError(
-        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ? v1::REQUEST_TIMED_OUT
-                                                                   : v1::NETWORK_EXCEPTION,
-        absl::StrCat("produce to broker ", call.broker, ": ", status.error_message()));
-    for (auto& batch : call.batches) RetryOrFail(std::move(batch), error);
-  } else {
-    std::map<std::pair<std::string, int32_t>, const v1::ProduceResponse::PartitionProduceResponse*>
-        results;
-    for (const auto& topic : call.response.responses()) {
-      for (const auto& p : topic.partition_responses()) {
-        results[{topic.topic(), p.partition()}] = &p;
+void Producer::HandleResponse(std::unique_ptr<InFlight> call, v1::ProduceRequest& request,
+                              const v1::ProduceResponse* response, const grpc::Status& status) {
+  // Every batch gets its bytes back first: it may be retried.
+  {
+    size_t i = 0;
+    for (auto& topic : *request.mutable_topic_data()) {
+      for (auto& data : *topic.mutable_partition_data()) {
+        if (i < call->batches.size()) {
+          call->batches[i++]->RestoreEncoded(std::move(*data.mutable_records()));
+        }
       }
     }
-    for (auto& batch : call.batches) {
+  }
+  if (!status.ok()) {
+    metadata_.RequestUpdate();
+    const bool timed_out = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+                           status.error_message().rfind("REQUEST_TIMED_OUT", 0) == 0;
+    const absl::Status error =
+        KafkaError(timed_out ? v1::REQUEST_TIMED_OUT : v1::NETWORK_EXCEPTION,
+                   absl::StrCat("produce to broker ", call->broker, ": ", status.error_message()));
+    for (auto& batch : call->batches) RetryOrFail(std::move(batch), error);
+  } else {
+    // Responses list topics and partitions in request order (the i-th
+    // partition answers the i-th batch); look up by name only if a broker
+    // orders them differently.
+    using PartitionResponse = v1::ProduceResponse::PartitionProduceResponse;
+    std::vector<std::pair<const std::string*, const PartitionResponse*>> results;
+    results.reserve(call->batches.size());
+    for (const auto& topic : response->responses()) {
+      for (const auto& p : topic.partition_responses()) results.emplace_back(&topic.topic(), &p);
+    }
+    auto find = [&results](size_t i, const TopicPartition& tp) -> const PartitionResponse* {
+      auto matches = [&tp](const auto& r) {
+        return *r.first == tp.topic && r.second->partition() == tp.partition;
+      };
+      if (i < results.size() && matches(results[i])) return results[i].second;
+      for (const auto& r : results) {
+        if (matches(r)) return r.second;
+      }
+      return nullptr;
+    };
+    for (size_t i = 0; i < call->batches.size(); ++i) {
+      std::unique_ptr<ProducerBatch>& batch = call->batches[i];
       const TopicPartition& tp = batch->topic_partition();
-      auto it = results.find({tp.topic, tp.partition});
-      if (it == results.end()) {
+      const PartitionResponse* found = find(i, tp);
+      if (found == nullptr) {
         accumulator_.Complete(
             std::move(batch),
             KafkaError(v1::UNKNOWN_SERVER_ERROR, "broker response did not mention the partition"));
         continue;
       }
-      const auto& result = *it->second;
+      const auto& result = *found;
       if (result.error_code() == v1::NONE) {
         accumulator_.Complete(std::move(batch), result.base_offset(), result.log_append_time_ms());
         continue;
@@ -279,7 +346,7 @@ void Producer::HandleResponse(InFlight& call, const grpc::Status& status) {
       if (IsStaleMetadataError(result.error_code())) metadata_.RequestUpdate();
       const absl::Status error = KafkaError(
           result.error_code(),
-          absl::StrCat(ErrorCodeName(result.error_code()), " from broker ", call.broker, " for ",
+          absl::StrCat(ErrorCodeName(result.error_code()), " from broker ", call->broker, " for ",
                        tp.topic, "-", tp.partition, result.error_message().empty() ? "" : ": ",
                        result.error_message()));
       if (IsRetriable(result.error_code())) {
@@ -291,7 +358,7 @@ void Producer::HandleResponse(InFlight& call, const grpc::Status& status) {
   }
   {
     absl::MutexLock lock(&mu_);
-    --in_flight_per_broker_[call.broker];
+    --in_flight_per_broker_[call->broker];
     --in_flight_total_;
   }
   WakeSender();

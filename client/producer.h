@@ -9,23 +9,29 @@
 // Java client, or sticky for keyless records), appends the record to the
 // accumulator (blocking up to max.block.ms for buffer.memory or for the
 // topic's metadata) and returns a future. One background sender thread
-// drains ready batches per leader broker into Produce requests, at most
-// max.in.flight.requests.per.connection in flight per broker, retries
-// retriable errors with retry.backoff.ms (refreshing metadata when the
-// leader moved) until delivery.timeout.ms, and completes each record's
-// future and callback on that thread.
+// drains ready batches per leader broker into Produce requests on one
+// ordered ProduceStream per broker (producer_stream.h), at most
+// max.in.flight.requests.per.connection requests in flight per broker,
+// retries retriable errors with retry.backoff.ms (refreshing metadata when
+// the leader moved) until delivery.timeout.ms, and completes each record's
+// future and callback on a gRPC callback thread.
 //
-// Ordering: a partition's records are written in the order they were sent,
-// across retries: at most one batch per partition is in flight (gRPC does
-// not serialize the calls of one channel as a Kafka connection does), while
-// up to max.in.flight.requests.per.connection requests for different
-// partitions are pipelined to each broker.
+// Ordering: a partition's records are written in the order they were sent.
+// The stream keeps requests in order like a Kafka connection, so up to
+// max.in.flight.requests.per.connection batches of one partition are in
+// flight at once. Across retries: when a stream breaks, every request in
+// flight on it fails and its batches are retried in their original order
+// (record_accumulator.h); a batch that fails alone with a retriable error
+// while a later batch of its partition succeeds lands after that one, as
+// with Kafka's non-idempotent producer (max.in.flight...=1 rules it out).
+// A request unanswered for request.timeout.ms breaks its stream.
 //
 // Thread-safe: Send, Flush and Close may be called from any thread.
 #pragma once
 
 #include <cstdint>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +46,7 @@
 #include "client/cluster_metadata.h"
 #include "client/config.h"
 #include "client/partitioner.h"
+#include "client/producer_stream.h"
 #include "client/record_accumulator.h"
 #include "common/random.h"
 
@@ -78,17 +85,27 @@ class Producer {
 
  private:
   struct InFlight;
+  // The sender's connection to one broker (sender thread only).
+  struct Connection {
+    std::string address;
+    std::unique_ptr<v1::BrokerService::Stub> stub;
+    std::shared_ptr<ProducerStream> stream;  // null or broken: opened on the next send
+  };
 
   explicit Producer(const ProducerConfig& config);
   void SenderLoop();
   // One pass: expire, refresh metadata if needed, drain and send.
   absl::Duration RunOnce();
+  // Breaks streams whose oldest request waited longer than request.timeout.ms.
+  void CheckTimeouts();
   void SendProduce(int32_t broker, const std::string& address,
                    std::vector<std::unique_ptr<ProducerBatch>> batches);
-  void HandleResponse(InFlight& in_flight, const grpc::Status& status);
+  void HandleResponse(std::unique_ptr<InFlight> call, v1::ProduceRequest& request,
+                      const v1::ProduceResponse* response, const grpc::Status& status);
   void RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Status& error);
   void WakeSender();
   int32_t ChoosePartition(const ProducerRecord& record, int32_t num_partitions);
+  void CloseStreams();
 
   const ProducerConfig config_;
   SystemClock& clock_;
@@ -104,6 +121,7 @@ class Producer {
   absl::flat_hash_map<int32_t, int> in_flight_per_broker_ ABSL_GUARDED_BY(mu_);
   int in_flight_total_ ABSL_GUARDED_BY(mu_) = 0;
   SeededRandom random_ ABSL_GUARDED_BY(mu_);
+  std::map<int32_t, Connection> connections_;  // sender thread only
   absl::flat_hash_map<std::string, std::unique_ptr<StickyPartitioner>> sticky_ ABSL_GUARDED_BY(mu_);
 
   std::thread sender_;

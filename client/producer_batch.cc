@@ -8,7 +8,7 @@ void ProducerBatch::Append(int64_t timestamp_ms, std::optional<std::string_view>
                            std::optional<std::string_view> value,
                            absl::Span<const storage::RecordHeader> headers, SendCallback callback,
                            int64_t reserved_bytes) {
-  FJORD_CHECK(!encoded_.has_value()) << "append to a batch already encoded";
+  FJORD_CHECK(encoded_size_ == 0) << "append to a batch already encoded";
   builder_.Append(timestamp_ms, key, value, headers);
   records_.push_back({timestamp_ms, key ? static_cast<int32_t>(key->size()) : -1,
                       value ? static_cast<int32_t>(value->size()) : -1, std::move(callback)});
@@ -17,11 +17,26 @@ void ProducerBatch::Append(int64_t timestamp_ms, std::optional<std::string_view>
 
 absl::StatusOr<std::string_view> ProducerBatch::Encode() {
   if (!encoded_.has_value()) {
+    FJORD_CHECK(encoded_size_ == 0) << "Encode while the bytes are lent to a request";
     absl::StatusOr<std::string> bytes = builder_.Build();
     if (!bytes.ok()) return bytes.status();
     encoded_ = *std::move(bytes);
+    encoded_size_ = encoded_->size();
   }
   return std::string_view(*encoded_);
+}
+
+std::string ProducerBatch::TakeEncoded() {
+  FJORD_CHECK(encoded_.has_value()) << "TakeEncoded before Encode";
+  std::string bytes = std::move(*encoded_);
+  encoded_.reset();
+  return bytes;
+}
+
+void ProducerBatch::RestoreEncoded(std::string bytes) {
+  FJORD_CHECK(!encoded_.has_value() && bytes.size() == encoded_size_)
+      << "RestoreEncoded of other bytes";
+  encoded_ = std::move(bytes);
 }
 
 void ProducerBatch::Complete(const absl::StatusOr<int64_t>& base_offset,

@@ -55,6 +55,10 @@ class ProducerBatch {
 
   // Encodes the batch (once; later calls return the same bytes).
   absl::StatusOr<std::string_view> Encode();
+  // Lends the encoded bytes to a request (no copy), and takes them back
+  // when the request comes back, before a retry. Encode() first.
+  std::string TakeEncoded();
+  void RestoreEncoded(std::string bytes);
 
   // Completes every record: offsets base_offset, base_offset + 1, ... or the
   // error for all. Idempotent: only the first call runs callbacks.
@@ -62,7 +66,9 @@ class ProducerBatch {
 
   const TopicPartition& topic_partition() const { return tp_; }
   int32_t record_count() const { return static_cast<int32_t>(records_.size()); }
-  size_t estimated_size() const { return builder_.uncompressed_size(); }
+  size_t estimated_size() const {
+    return encoded_size_ > 0 ? encoded_size_ : builder_.uncompressed_size();
+  }
   int64_t reserved_bytes() const { return reserved_bytes_; }
   absl::Duration created() const { return created_; }
   uint64_t id() const { return id_; }
@@ -87,6 +93,7 @@ class ProducerBatch {
   TopicPartition tp_;
   storage::RecordBatchBuilder builder_;
   std::optional<std::string> encoded_;
+  size_t encoded_size_ = 0;  // once encoded
   std::vector<PendingRecord> records_;
   absl::Duration created_;
   uint64_t id_;

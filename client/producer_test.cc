@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "client/testing/scripted_broker.h"
+#include "common/kafka_error.h"
 
 namespace fjord::client {
 namespace {
@@ -199,6 +201,104 @@ TEST_F(ProducerTest, CloseWithTimeoutFailsWhatCannotBeSent) {
   // Every future completes one way or the other: nothing is left hanging.
   EXPECT_EQ(first.wait_for(kWait), std::future_status::ready);
   EXPECT_EQ(f.wait_for(kWait), std::future_status::ready);
+}
+
+TEST_F(ProducerTest, ManyBatchesOfOnePartitionArePipelinedAndLandInSendOrder) {
+  // Small batches: 400 records make ~100 batches of one partition.
+  auto producer = MakeProducer({{"batch.size", "200"},
+                                {"linger.ms", "0"},
+                                {"max.in.flight.requests.per.connection", "5"},
+                                {"request.timeout.ms", "30000"}});
+  b1_.HoldProduces();
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 400; ++i) {
+    futures.push_back(producer->Send(
+        {.topic = "orders", .partition = 0, .value = absl::StrCat("value-", 1000 + i)}));
+  }
+  // While the broker holds the first request, the producer keeps sending on
+  // the stream: several batches of the same partition are in flight.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (b1_.max_stream_requests_unanswered() < 4 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_GE(b1_.max_stream_requests_unanswered(), 4)
+      << "up to max.in.flight requests (one held, four read ahead) should be pipelined";
+  b1_.Release();
+  producer->Flush();
+  for (int i = 0; i < 400; ++i) {
+    auto result = Get(futures[i]);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->offset, i) << "records come back at increasing offsets in send order";
+  }
+  auto stored = b1_.Records("orders", 0);
+  ASSERT_EQ(stored.size(), 400u);
+  for (int i = 0; i < 400; ++i) EXPECT_EQ(stored[i].value, absl::StrCat("value-", 1000 + i));
+  EXPECT_GT(b1_.produce_calls(), 20) << "many small batches, many requests";
+}
+
+TEST_F(ProducerTest, BrokenStreamRetriesEveryInFlightBatchInOrder) {
+  auto producer = MakeProducer({{"batch.size", "200"},
+                                {"linger.ms", "0"},
+                                {"max.in.flight.requests.per.connection", "5"},
+                                {"request.timeout.ms", "30000"}});
+  b1_.HoldProduces();
+  // The 3rd request is dropped and the stream dies with up to 4 more in
+  // flight behind it: all of them must be retried, in order, once each.
+  b1_.BreakProduceStreamAt(3);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 200; ++i) {
+    futures.push_back(
+        producer->Send({.topic = "orders", .partition = 1, .value = absl::StrCat("v", 1000 + i)}));
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (b1_.max_stream_requests_unanswered() < 3 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  b1_.Release();
+  producer->Flush();
+  for (int i = 0; i < 200; ++i) {
+    auto result = Get(futures[i]);
+    ASSERT_TRUE(result.ok()) << "record " << i << ": " << result.status();
+    EXPECT_EQ(result->offset, i);
+  }
+  auto stored = b1_.Records("orders", 1);
+  ASSERT_EQ(stored.size(), 200u) << "no record lost or duplicated";
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(stored[i].value, absl::StrCat("v", 1000 + i));
+}
+
+TEST_F(ProducerTest, BrokenStreamWithoutRetriesFailsEveryInFlightBatch) {
+  auto producer = MakeProducer({{"batch.size", "200"},
+                                {"linger.ms", "0"},
+                                {"retries", "0"},
+                                {"max.in.flight.requests.per.connection", "5"},
+                                {"request.timeout.ms", "30000"}});
+  b1_.HoldProduces();
+  b1_.BreakProduceStreamAt(1);
+  std::vector<std::future<absl::StatusOr<RecordMetadata>>> futures;
+  for (int i = 0; i < 100; ++i) {
+    futures.push_back(
+        producer->Send({.topic = "orders", .partition = 2, .value = absl::StrCat("v", 1000 + i)}));
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (b1_.max_stream_requests_unanswered() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  b1_.Release();
+  producer->Flush();
+  int failed = 0;
+  int64_t next_offset = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto result = Get(futures[i]);
+    if (!result.ok()) {
+      ++failed;
+      EXPECT_EQ(ToErrorCode(result.status()), v1::NETWORK_EXCEPTION) << result.status();
+      EXPECT_EQ(next_offset, 0) << "only the batches in flight when the stream broke fail";
+      continue;
+    }
+    EXPECT_EQ(result->offset, next_offset++) << "record " << i;
+  }
+  EXPECT_GE(failed, 2) << "the dropped request and at least one pipelined behind it";
+  EXPECT_EQ(b1_.Records("orders", 2).size(), static_cast<size_t>(100 - failed));
 }
 
 }  // namespace

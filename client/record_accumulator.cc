@@ -95,6 +95,10 @@ bool RecordAccumulator::IsReadyLocked(const PartitionQueue& queue, absl::Duratio
     return false;
   }
   const ProducerBatch& first = *queue.batches.front();
+  // A retry waits until the partition's other batches in flight are back:
+  // if they fail too they queue up behind it in their original order, so a
+  // broken stream never reorders a partition.
+  if (first.attempts() > 0 && queue.in_flight > 0) return false;
   if (first.attempts() > 0 && now < first.retry_not_before()) {
     *next_check = std::min(*next_check, first.retry_not_before() - now);
     return false;
@@ -147,7 +151,12 @@ void RecordAccumulator::Reenqueue(std::unique_ptr<ProducerBatch> batch) {
   PartitionQueue& queue = queues_[batch->topic_partition()];
   FJORD_CHECK(queue.in_flight > 0);
   --queue.in_flight;
-  queue.batches.push_front(std::move(batch));
+  // Back in its place: batches of a partition are queued in creation (= id)
+  // order, and several in-flight batches may come back in any order.
+  auto at = std::upper_bound(
+      queue.batches.begin(), queue.batches.end(), batch->id(),
+      [](uint64_t id, const std::unique_ptr<ProducerBatch>& b) { return id < b->id(); });
+  queue.batches.insert(at, std::move(batch));
 }
 
 void RecordAccumulator::FinishLocked(ProducerBatch& batch) {

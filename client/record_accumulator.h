@@ -14,10 +14,13 @@
 //                  +---------------- Reenqueue (retry) -----+
 //   ExpireBatches fails queued batches older than delivery.timeout.ms.
 //
-// Ordering: a partition is not drained while it has
-// `max_in_flight_per_partition` batches in flight, and a retried batch goes
-// back to the front of its queue, so with a limit of 1 records of a
-// partition are written in send order even across retries.
+// Ordering: up to `max_in_flight_per_partition` batches of a partition are
+// in flight at once, drained oldest first. A retried batch goes back to its
+// place in the queue (by creation order) and is sent again only once no
+// other batch of its partition is in flight, so when a whole stream fails
+// every batch is retried in its original order. A batch that fails alone
+// while a later one of its partition succeeds is written after it (Kafka's
+// non-idempotent producer behaves the same; a limit of 1 rules it out).
 #pragma once
 
 #include <cstdint>

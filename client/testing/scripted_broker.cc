@@ -1,5 +1,9 @@
 #include "client/testing/scripted_broker.h"
 
+#include <algorithm>
+#include <deque>
+#include <thread>
+
 #include "common/assert.h"
 #include "storage/record_batch.h"
 
@@ -138,6 +142,69 @@ grpc::Status ScriptedBroker::Produce(grpc::ServerContext* context,
     }
   }
   return grpc::Status::OK;
+}
+
+void ScriptedBroker::BreakProduceStreamAt(int n) {
+  absl::MutexLock lock(&mu_);
+  break_stream_at_ = n;
+}
+
+int ScriptedBroker::max_stream_requests_unanswered() {
+  absl::MutexLock lock(&mu_);
+  return max_unanswered_;
+}
+
+grpc::Status ScriptedBroker::ProduceStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::ProduceResponse, v1::ProduceRequest>* stream) {
+  // Reads ahead on its own thread (as the real broker does) so the depth of
+  // the producer's pipeline is visible; answers in order on this one.
+  absl::Mutex mu;  // guards `queue` and `reading`
+  std::deque<v1::ProduceRequest> queue;
+  bool reading = true;
+  bool broken = false;
+  std::thread reader([&] {
+    v1::ProduceRequest request;
+    while (stream->Read(&request)) {
+      absl::MutexLock lock(&mu);
+      queue.push_back(std::move(request));
+      request.Clear();
+      absl::MutexLock broker_lock(&mu_);
+      max_unanswered_ = std::max(max_unanswered_, static_cast<int>(queue.size()));
+    }
+    absl::MutexLock lock(&mu);
+    reading = false;
+  });
+  while (!broken) {
+    v1::ProduceRequest request;
+    {
+      absl::MutexLock lock(&mu);
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !queue.empty() || !reading; };
+      while (!mu.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(50))) {
+        if (context->IsCancelled()) break;
+      }
+      if (queue.empty()) break;
+      request = std::move(queue.front());
+      queue.pop_front();
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (break_stream_at_ > 0 && --break_stream_at_ == 0) broken = true;
+    }
+    if (broken) break;
+    v1::ProduceResponse response;
+    grpc::Status status = Produce(context, &request, &response);
+    if (!status.ok()) {
+      broken = true;
+      break;
+    }
+    response.set_correlation_id(request.correlation_id());
+    if (!stream->Write(response)) break;
+  }
+  if (broken) context->TryCancel();
+  reader.join();
+  return broken ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "scripted: produce stream broken")
+                : grpc::Status::OK;
 }
 
 }  // namespace fjord::client::testing

@@ -49,11 +49,22 @@ class ScriptedBroker final : public v1::BrokerService::Service {
 
   std::vector<StoredRecord> Records(const std::string& topic, int32_t partition);
   int produce_calls();
+  // ProduceStream: the `n`-th stream request from now (1 = the next) is
+  // dropped unanswered and its stream ends with UNAVAILABLE, as when a
+  // broker dies mid-stream; the requests pipelined behind it are not read.
+  void BreakProduceStreamAt(int n);
+  // The most requests one stream had read but not yet answered (the
+  // pipelining depth the producer reached).
+  int max_stream_requests_unanswered();
 
   grpc::Status Metadata(grpc::ServerContext*, const v1::MetadataRequest*,
                         v1::MetadataResponse*) override;
   grpc::Status Produce(grpc::ServerContext*, const v1::ProduceRequest*,
                        v1::ProduceResponse*) override;
+  // Each request handled as Produce, in order, answered in order.
+  grpc::Status ProduceStream(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::ProduceResponse, v1::ProduceRequest>*) override;
 
  private:
   const int32_t id_;
@@ -69,6 +80,8 @@ class ScriptedBroker final : public v1::BrokerService::Service {
   v1::ErrorCode fail_code_ ABSL_GUARDED_BY(mu_) = v1::NONE;
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
   int produce_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int break_stream_at_ ABSL_GUARDED_BY(mu_) = 0;  // 0: never
+  int max_unanswered_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace fjord::client::testing

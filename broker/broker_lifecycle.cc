@@ -54,8 +54,10 @@ void BrokerLifecycle::Loop() {
       pause = want_shut_down_ ? options_.retry_backoff : options_.heartbeat_interval;
     }
     absl::MutexLock lock(&mu_);
-    auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
+    // A controlled shutdown starting cuts the pause short.
+    auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || wake_; };
     mu_.AwaitWithTimeout(absl::Condition(&wake), pause);
+    wake_ = false;
   }
 }
 
@@ -158,6 +160,7 @@ ShutdownOutcome BrokerLifecycle::ControlledShutdown(absl::Duration limit,
   // Never registered: the controller has nothing of ours to move.
   if (epoch_ < BrokerEpoch(0)) return ShutdownOutcome::kReleased;
   want_shut_down_ = true;
+  wake_ = true;
   const absl::Time start = absl::Now();
   const absl::Time deadline = start + limit;
   auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return released_; };

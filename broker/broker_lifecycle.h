@@ -92,6 +92,7 @@ class BrokerLifecycle {
   bool want_shut_down_ ABSL_GUARDED_BY(mu_) = false;
   bool released_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;  // Ends the loop's pause early.
   int64_t heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
   // When an active controller last answered a heartbeat.
   absl::Time last_answer_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -38,15 +38,16 @@ BrokerNode::BrokerNode(const BrokerConfig& config, BrokerNodeLimits limits,
       channel_(std::move(voters)),
       forward_(std::make_unique<ForwardingSender>()) {}
 
-absl::StatusOr<std::unique_ptr<BrokerNode>> BrokerNode::Start(const BrokerConfig& config,
-                                                              RequestObserver* observer,
-                                                              BrokerNodeLimits limits) {
+absl::StatusOr<std::unique_ptr<BrokerNode>> BrokerNode::Start(
+    const BrokerConfig& config, RequestObserver* observer, storage::FlushObserver* flush_observer,
+    BrokerNodeLimits limits) {
   if (config.cluster_id.empty()) return absl::InvalidArgumentError("cluster.id is required");
   ASSIGN_OR_RETURN(std::vector<ControllerVoter> voters,
                    ParseQuorumVoters(config.controller_quorum_voters));
   std::unique_ptr<BrokerNode> n(new BrokerNode(config, limits, std::move(voters)));
   BrokerServerOptions options = config.ToServerOptions();
   options.observer = observer;
+  options.log.flush_observer = flush_observer;
   ASSIGN_OR_RETURN(n->server_, BrokerServer::Start(options, storage::PosixFileSystem::Get(),
                                                    SystemClock::Get(), *n->forward_));
   BrokerServer* broker = n->server_.get();

@@ -37,11 +37,11 @@ struct BrokerNodeLimits {
 
 class BrokerNode {
  public:
-  // Starts serving and registering. `observer` (metrics) may be null and
+  // Starts serving and registering. The observers (metrics) may be null and
   // must outlive the node.
-  static absl::StatusOr<std::unique_ptr<BrokerNode>> Start(const BrokerConfig& config,
-                                                           RequestObserver* observer,
-                                                           BrokerNodeLimits limits = {});
+  static absl::StatusOr<std::unique_ptr<BrokerNode>> Start(
+      const BrokerConfig& config, RequestObserver* observer,
+      storage::FlushObserver* flush_observer = nullptr, BrokerNodeLimits limits = {});
   ~BrokerNode();  // Shutdown()
 
   BrokerServer& server() { return *server_; }

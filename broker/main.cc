@@ -149,7 +149,7 @@ int Run(BrokerConfig config) {
   }
   std::unique_ptr<BrokerNode> broker;
   if (config.broker_role) {
-    auto node = BrokerNode::Start(config, &metrics);
+    auto node = BrokerNode::Start(config, &metrics, &metrics);
     if (!node.ok()) {
       spdlog::critical("cannot start: {}", node.status().ToString());
       return 1;
@@ -183,7 +183,9 @@ int Run(BrokerConfig config) {
   }
   // The broker first, while its controller can still release it.
   if (broker != nullptr) broker->Shutdown();
+  broker.reset();
   if (controller != nullptr) controller->Shutdown();
+  controller.reset();
   spdlog::info("node {} stopped", config.node_id);
   return 0;
 }

@@ -214,6 +214,34 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
       {"broker.rack", str(&c.rack)},
       {"metrics.listen", str(&c.metrics_listen)},
       {"log.level", str(&c.log_level)},
+      {"offsets.topic.num.partitions",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.offsets_topic_num_partitions); }},
+      {"offsets.topic.replication.factor",
+       [&](auto& k, auto& v) {
+         return ParseInt(k, v, int16_t{1}, &c.offsets_topic_replication_factor);
+       }},
+      {"offsets.topic.segment.bytes",
+       [&](auto& k, auto& v) {
+         return ParseInt(k, v, int64_t{14}, &c.offsets_topic_segment_bytes);
+       }},
+      {"offsets.commit.timeout.ms",
+       [&](auto& k, auto& v) { return ParseInt(k, v, int64_t{1}, &c.offsets_commit_timeout_ms); }},
+      {"offsets.retention.minutes",
+       [&](auto& k, auto& v) { return ParseInt(k, v, int64_t{1}, &c.offsets_retention_minutes); }},
+      {"offsets.retention.check.interval.ms",
+       [&](auto& k, auto& v) {
+         return ParseInt(k, v, int64_t{1}, &c.offsets_retention_check_interval_ms);
+       }},
+      {"offset.metadata.max.bytes",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 0, &c.offset_metadata_max_bytes); }},
+      {"group.consumer.session.timeout.ms",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.group_consumer_session_timeout_ms); }},
+      {"group.consumer.heartbeat.interval.ms",
+       [&](auto& k, auto& v) {
+         return ParseInt(k, v, 1, &c.group_consumer_heartbeat_interval_ms);
+       }},
+      {"group.consumer.max.size",
+       [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.group_consumer_max_size); }},
   };
   for (const auto& [key, value] : properties) {
     auto it = setters.find(key);
@@ -269,6 +297,17 @@ BrokerServerOptions BrokerConfig::ToServerOptions() const {
   o.replica_fetch_max_bytes = replica_fetch_max_bytes;
   o.replica_fetch_response_max_bytes = replica_fetch_response_max_bytes;
   o.max_request_bytes = socket_request_max_bytes;
+  o.group.offsets_topic_num_partitions = offsets_topic_num_partitions;
+  o.group.offsets_topic_replication_factor = offsets_topic_replication_factor;
+  o.group.offsets_topic_segment_bytes = offsets_topic_segment_bytes;
+  o.group.commit_timeout = absl::Milliseconds(offsets_commit_timeout_ms);
+  o.group.group.offsets_retention = absl::Minutes(offsets_retention_minutes);
+  o.group.group.offsets_retention_check_interval =
+      absl::Milliseconds(offsets_retention_check_interval_ms);
+  o.group.group.offset_metadata_max_bytes = static_cast<size_t>(offset_metadata_max_bytes);
+  o.group.group.session_timeout = absl::Milliseconds(group_consumer_session_timeout_ms);
+  o.group.group.heartbeat_interval = absl::Milliseconds(group_consumer_heartbeat_interval_ms);
+  o.group.group.max_size = group_consumer_max_size;
   return o;
 }
 

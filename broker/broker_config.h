@@ -12,6 +12,12 @@
 // metrics.listen (host:port of /metrics), log.level.
 // num.partitions and default.replication.factor are validated and kept for
 // topic auto-creation, which this broker does not do yet.
+// Consumer groups (broker/group/): offsets.topic.num.partitions (50),
+// offsets.topic.replication.factor (3), offsets.topic.segment.bytes,
+// offsets.commit.timeout.ms, offsets.retention.minutes (10080),
+// offsets.retention.check.interval.ms, offset.metadata.max.bytes (4096),
+// group.consumer.session.timeout.ms (45000),
+// group.consumer.heartbeat.interval.ms (5000), group.consumer.max.size.
 //
 // Roles (KRaft's): process.roles = broker (the default) | controller |
 // broker,controller. A node with the controller role also runs a member of
@@ -85,6 +91,17 @@ struct BrokerConfig {
   std::string rack;
   std::string metrics_listen = "0.0.0.0:9308";
   std::string log_level = "info";
+  // Consumer groups (group::CoordinatorOptions).
+  int32_t offsets_topic_num_partitions = 50;
+  int16_t offsets_topic_replication_factor = 3;
+  int64_t offsets_topic_segment_bytes = 104857600;
+  int64_t offsets_commit_timeout_ms = 5000;
+  int64_t offsets_retention_minutes = 10080;
+  int64_t offsets_retention_check_interval_ms = 600000;
+  int32_t offset_metadata_max_bytes = 4096;
+  int32_t group_consumer_session_timeout_ms = 45000;
+  int32_t group_consumer_heartbeat_interval_ms = 5000;
+  int32_t group_consumer_max_size = 2147483647;
 
   // Applies `properties` over the defaults; unknown keys are errors (a typo
   // must not silently leave a default in place).

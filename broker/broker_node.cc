@@ -47,6 +47,8 @@ absl::StatusOr<std::unique_ptr<BrokerNode>> BrokerNode::Start(
   std::unique_ptr<BrokerNode> n(new BrokerNode(config, limits, std::move(voters)));
   BrokerServerOptions options = config.ToServerOptions();
   options.observer = observer;
+  n->topic_creator_ = std::make_unique<group::ControllerTopicCreator>(n->channel_);
+  options.group.topic_creator = n->topic_creator_.get();
   options.log.flush_observer = flush_observer;
   ASSIGN_OR_RETURN(n->server_, BrokerServer::Start(options, storage::PosixFileSystem::Get(),
                                                    SystemClock::Get(), *n->forward_));

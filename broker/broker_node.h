@@ -23,6 +23,7 @@
 #include "broker/broker_lifecycle.h"
 #include "broker/broker_server.h"
 #include "broker/controller_channel.h"
+#include "broker/group/controller_topic_creator.h"
 #include "broker/metadata_follower.h"
 
 namespace fjord::broker {
@@ -59,6 +60,8 @@ class BrokerNode {
   const BrokerNodeLimits limits_;
   ControllerChannel channel_;
   std::unique_ptr<ForwardingSender> forward_;
+  // Creates __consumer_offsets for the group coordinator.
+  std::unique_ptr<group::ControllerTopicCreator> topic_creator_;
   std::unique_ptr<BrokerServer> server_;
   std::unique_ptr<AlterPartitionClient> alter_;
   std::unique_ptr<MetadataFollower> follower_;

@@ -30,7 +30,14 @@ BrokerServer::BrokerServer(BrokerServerOptions options, storage::FileSystem& fs,
                                .max_bytes = options_.replica_fetch_response_max_bytes,
                                .partition_max_bytes = options_.replica_fetch_max_bytes},
                 [this] { return broker_epoch(); }),
-      applier_(replicas_, fetchers_, options_.listener_name) {}
+      applier_(replicas_, fetchers_, options_.listener_name) {
+  group::CoordinatorOptions group = options_.group;
+  group.local = options_.id;
+  group.listener_name = options_.listener_name;
+  groups_ =
+      std::make_unique<group::GroupCoordinator>(group, replicas_, metadata_, purgatory_, clock_);
+  group_service_ = std::make_unique<group::GroupServiceImpl>(*groups_);
+}
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerServerOptions options,
                                                                   storage::FileSystem& fs,
@@ -53,11 +60,13 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerServerOp
   builder.SetResourceQuota(quota);
   builder.RegisterService(&server->broker_service_);
   builder.RegisterService(&server->replication_service_);
+  builder.RegisterService(server->group_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", o.host, ":", o.port));
   }
   server->ticker_ = std::thread([s = server.get()] { s->TickLoop(); });
+  server->groups_->Start();
   spdlog::info("broker {} serving on {}:{} (log.dirs {})", o.id.value(), o.host, server->port_,
                o.log_dir);
   return server;
@@ -113,6 +122,7 @@ void BrokerServer::Shutdown() {
   }
   // Followers first, so no append races the close; then the listener, whose
   // waiting requests the ticker's last expiry pass answers.
+  groups_->Shutdown();
   fetchers_.Shutdown();
   replication_service_.Stop();
   purgatory_.ExpireDue();

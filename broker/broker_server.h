@@ -26,6 +26,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "broker/broker_service.h"
+#include "broker/group/coordinator.h"
+#include "broker/group/group_service.h"
 #include "broker/image_applier.h"
 #include "broker/metadata_cache.h"
 #include "broker/purgatory.h"
@@ -60,6 +62,9 @@ struct BrokerServerOptions {
   absl::Duration tick = absl::Milliseconds(10);
   absl::Duration isr_check_interval = absl::Milliseconds(250);
   absl::Duration checkpoint_interval = absl::Seconds(5);
+  // The consumer-group coordinator (GroupService on the same listener);
+  // `local` and `listener_name` are filled from the fields above.
+  group::CoordinatorOptions group;
 };
 
 class BrokerServer {
@@ -83,6 +88,7 @@ class BrokerServer {
   // Requests waiting in the purgatory (tests, metrics).
   size_t delayed_operations() const { return purgatory_.size(); }
   MetadataCache& metadata() { return metadata_; }
+  group::GroupCoordinator& groups() { return *groups_; }
   void Shutdown();
 
  private:
@@ -99,6 +105,8 @@ class BrokerServer {
   ReplicationServiceImpl replication_service_;
   ReplicaFetcherManager fetchers_;
   ImageApplier applier_;
+  std::unique_ptr<group::GroupCoordinator> groups_;
+  std::unique_ptr<group::GroupServiceImpl> group_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

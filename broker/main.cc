@@ -32,6 +32,7 @@
 #include "broker/broker_config.h"
 #include "broker/broker_metrics.h"
 #include "broker/broker_node.h"
+#include "broker/group/group_metrics.h"
 #include "common/logging.h"
 #include "common/random.h"
 #include "common/status_macros.h"
@@ -148,6 +149,8 @@ int Run(BrokerConfig config) {
     controller_metrics = controller::ControllerMetrics::Register(metrics.registry());
   }
   std::unique_ptr<BrokerNode> broker;
+  // Consumer-group lag of the groups this broker coordinates.
+  group::GroupMetrics group_metrics(metrics.registry());
   if (config.broker_role) {
     auto node = BrokerNode::Start(config, &metrics, &metrics);
     if (!node.ok()) {
@@ -170,6 +173,7 @@ int Run(BrokerConfig config) {
     if (broker != nullptr && absl::Now() - last_collect >= kCollectInterval) {
       last_collect = absl::Now();
       metrics.Collect(broker->server().replicas());
+      group_metrics.Update(broker->server().groups().LagSnapshot());
     }
     if (controller != nullptr) {
       const controller::QuorumControllerStatus st = controller->status();

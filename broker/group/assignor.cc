@@ -1,0 +1,131 @@
+#include "broker/group/assignor.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace fjord::group {
+namespace {
+
+bool Subscribes(const AssignmentMember& m, const std::string& topic) {
+  return std::binary_search(m.subscribed_topics.begin(), m.subscribed_topics.end(), topic);
+}
+
+class UniformAssignor final : public Assignor {
+ public:
+  const std::string& name() const override { return kUniformAssignor; }
+
+  GroupAssignment Assign(const AssignmentSpec& spec) const override {
+    const size_t n = spec.members.size();
+    std::vector<TopicPartitionSet> out(n);
+    std::vector<size_t> count(n, 0);
+    TopicPartitionSet taken;
+    // 1. Keep what is still valid from the previous target (first claim wins
+    //    if two members ever claimed the same partition).
+    for (size_t i = 0; i < n; ++i) {
+      const AssignmentMember& m = spec.members[i];
+      for (const auto& [topic, ps] : m.current_target.map()) {
+        auto t = spec.topics.find(topic);
+        if (t == spec.topics.end() || !Subscribes(m, topic)) continue;
+        for (int32_t p : ps) {
+          if (p >= t->second || taken.Contains(topic, p)) continue;
+          out[i].Add(topic, p);
+          taken.Add(topic, p);
+          ++count[i];
+        }
+      }
+    }
+    // 2. Every unowned subscribed partition goes to the least-loaded
+    //    subscriber (ties: member id order).
+    for (const auto& [topic, partitions] : spec.topics) {
+      for (int32_t p = 0; p < partitions; ++p) {
+        if (taken.Contains(topic, p)) continue;
+        size_t best = n;
+        for (size_t i = 0; i < n; ++i) {
+          if (Subscribes(spec.members[i], topic) && (best == n || count[i] < count[best])) best = i;
+        }
+        if (best == n) continue;  // Nobody subscribes.
+        out[best].Add(topic, p);
+        taken.Add(topic, p);
+        ++count[best];
+      }
+    }
+    // 3. Balance: move one partition at a time from a member to a subscriber
+    //    holding at least two fewer, most-loaded donors first. Each move
+    //    lowers the sum of squared counts, so this ends; it moves only
+    //    partitions balance requires.
+    const size_t max_moves = taken.size() * std::max<size_t>(n, 1) + 1;
+    for (size_t moves = 0; moves < max_moves; ++moves) {
+      std::vector<size_t> donors(n);
+      for (size_t i = 0; i < n; ++i) donors[i] = i;
+      std::stable_sort(donors.begin(), donors.end(),
+                       [&](size_t a, size_t b) { return count[a] > count[b]; });
+      bool moved = false;
+      for (size_t d : donors) {
+        if (count[d] < 2) break;
+        // Last partitions first, so low partitions tend to stay put.
+        for (auto t = out[d].map().rbegin(); t != out[d].map().rend() && !moved; ++t) {
+          size_t best = n;
+          for (size_t i = 0; i < n; ++i) {
+            if (i == d || !Subscribes(spec.members[i], t->first) || count[i] + 1 >= count[d]) {
+              continue;
+            }
+            if (best == n || count[i] < count[best]) best = i;
+          }
+          if (best == n) continue;
+          const std::string topic = t->first;
+          const int32_t p = *t->second.rbegin();
+          out[d].Remove(topic, p);
+          out[best].Add(topic, p);
+          --count[d];
+          ++count[best];
+          moved = true;
+        }
+        if (moved) break;
+      }
+      if (!moved) break;
+    }
+    GroupAssignment result;
+    for (size_t i = 0; i < n; ++i) result[spec.members[i].member_id] = std::move(out[i]);
+    return result;
+  }
+};
+
+class RangeAssignor final : public Assignor {
+ public:
+  const std::string& name() const override { return kRangeAssignor; }
+
+  GroupAssignment Assign(const AssignmentSpec& spec) const override {
+    GroupAssignment result;
+    for (const AssignmentMember& m : spec.members) result[m.member_id];
+    for (const auto& [topic, partitions] : spec.topics) {
+      std::vector<const AssignmentMember*> subscribers;
+      for (const AssignmentMember& m : spec.members) {
+        if (Subscribes(m, topic)) subscribers.push_back(&m);
+      }
+      if (subscribers.empty()) continue;
+      const int32_t k = static_cast<int32_t>(subscribers.size());
+      const int32_t each = partitions / k;
+      const int32_t extra = partitions % k;
+      int32_t next = 0;
+      for (int32_t i = 0; i < k; ++i) {
+        const int32_t take = each + (i < extra ? 1 : 0);
+        for (int32_t p = next; p < next + take; ++p)
+          result[subscribers[i]->member_id].Add(topic, p);
+        next += take;
+      }
+    }
+    return result;
+  }
+};
+
+}  // namespace
+
+const Assignor* FindAssignor(const std::string& name) {
+  static const UniformAssignor* uniform = new UniformAssignor();
+  static const RangeAssignor* range = new RangeAssignor();
+  if (name == kUniformAssignor) return uniform;
+  if (name == kRangeAssignor) return range;
+  return nullptr;
+}
+
+}  // namespace fjord::group

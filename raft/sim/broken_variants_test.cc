@@ -58,10 +58,11 @@ INSTANTIATE_TEST_SUITE_P(
         Variant{Broken::kForgetVoteOnRestart, "forget vote on restart", "second leader"},
         // "Updated on stable storage before responding to RPCs" (Figure 2).
         Variant{Broken::kSendBeforePersist, "send before persist", ""},
-        // Not here: kCommitPriorTermByCount ("Raft never commits log entries
-        // from previous terms by counting replicas", 5.4.2) survives 2,000
-        // random seeds; Figure 8 needs a precise schedule, so it is proven
-        // caught by the scripted scenario raft/testdata/figure8_unsafe.txt.
+        // "Raft never commits log entries from previous terms by counting
+        // replicas" (5.4.2). Found by the kLeaderChurn schedule (Figure 8's
+        // shape); also scripted in raft/testdata/figure8_unsafe.txt.
+        Variant{Broken::kCommitPriorTermByCount, "commit prior term by count",
+                "leader completeness"},
         // "If the logs have last entries with different terms, then the log
         // with the later term is more up-to-date" (5.4.1).
         Variant{Broken::kVoteWithoutLogCheck, "vote without log check", ""},

@@ -112,3 +112,91 @@ absl::Status SimCluster::ChaosAction() {
 }
 
 }  // namespace fjord::raft::sim
+
+namespace fjord::raft::sim {
+
+int64_t SimCluster::ChaosIntervalUs() {
+  if (options_.mix == ScheduleMix::kLeaderChurn) {
+    // About an election timeout apart (two to twenty-five ticks), so that a
+    // cut-off leader is replaced before the next action.
+    return options_.tick_us * (2 + static_cast<int64_t>(random_.Uniform(24)));
+  }
+  return 1 + static_cast<int64_t>(random_.Uniform(options_.tick_us * 3));
+}
+
+void SimCluster::Isolate(NodeId id) {
+  for (const auto& [other, node] : nodes_) {
+    if (other == id) continue;
+    blocked_[{id, other}] = true;
+    blocked_[{other, id}] = true;
+  }
+  if (options_.trace) std::cerr << now_us_ << " isolate " << id << "\n";
+}
+
+void SimCluster::Rejoin(NodeId id) {
+  for (const auto& [other, node] : nodes_) {
+    blocked_.erase({id, other});
+    blocked_.erase({other, id});
+  }
+  if (options_.trace) std::cerr << now_us_ << " rejoin " << id << "\n";
+}
+
+absl::Status SimCluster::ChurnAction() {
+  std::vector<Node*> up;
+  std::vector<Node*> down;
+  std::vector<Node*> cut_off;  // Up, with some link blocked.
+  for (auto& [id, node] : nodes_) {
+    (node->raft ? up : down).push_back(node.get());
+    if (!node->raft) continue;
+    for (const auto& [link, blocked] : blocked_) {
+      if (blocked && (link.first == id || link.second == id)) {
+        cut_off.push_back(node.get());
+        break;
+      }
+    }
+  }
+  Node* leader = Leader();
+  const uint64_t roll = random_.Uniform(100);
+  auto pick = [&](const std::vector<Node*>& from) { return from[random_.Uniform(from.size())]; };
+
+  if (roll < 30) {  // Figure 8's step: the leader takes writes nobody else will see.
+    if (!leader) return absl::OkStatus();
+    Isolate(leader->id);
+    const uint64_t count = 1 + random_.Uniform(2);
+    for (uint64_t i = 0; i < count; ++i) {
+      (void)leader->raft->Propose(absl::StrCat("c", options_.seed, "-", stats_.events, "-", i));
+    }
+    RETURN_IF_ERROR(ProcessReady(*leader));
+    if (leader->raft && random_.OneIn(2)) return Crash(*leader);
+    return absl::OkStatus();
+  }
+  if (roll < 60) {  // One node comes back: restarted, reconnected, or both.
+    std::vector<Node*> away = down;
+    away.insert(away.end(), cut_off.begin(), cut_off.end());
+    if (away.empty()) return absl::OkStatus();
+    Node* node = pick(away);
+    Rejoin(node->id);
+    if (node->raft) return absl::OkStatus();
+    RETURN_IF_ERROR(Restart(*node));
+    return ProcessReady(*node);
+  }
+  if (roll < 75) {  // A write that may reach the others.
+    if (!leader) return absl::OkStatus();
+    (void)leader->raft->Propose(absl::StrCat("w", options_.seed, "-", stats_.events));
+    return ProcessReady(*leader);
+  }
+  if (roll < 85) {  // Any node cut off.
+    if (up.empty()) return absl::OkStatus();
+    Isolate(pick(up)->id);
+    return absl::OkStatus();
+  }
+  if (roll < 92) {  // Any node crashes.
+    if (up.empty()) return absl::OkStatus();
+    return Crash(*pick(up));
+  }
+  blocked_.clear();
+  if (options_.trace) std::cerr << now_us_ << " heal network\n";
+  return absl::OkStatus();
+}
+
+}  // namespace fjord::raft::sim

@@ -42,8 +42,22 @@ enum class Broken : uint8_t {
   kCountSelfBeforePersist,  // Core: a leader counts its unsynced entries.
 };
 
+// The mix of random actions in the safety phase.
+enum class ScheduleMix : uint8_t {
+  // Client requests, crashes, partitions, compaction, membership changes,
+  // transfers and reads, an action every 1.5 ticks on average.
+  kMixed,
+  // Leader churn in the shape of the Raft paper's Figure 8: a leader is cut
+  // off (and often crashed) just after taking writes that no one else has,
+  // so that uncommitted entries of several terms sit on different nodes;
+  // nodes rejoin one at a time and later leaders find those entries. Fewer
+  // actions, spaced about an election timeout apart so elections complete.
+  kLeaderChurn,
+};
+
 struct SimOptions {
   uint64_t seed = 0;
+  ScheduleMix mix = ScheduleMix::kMixed;
   int voters = 3;     // 1..5 initial voters.
   int observers = 0;  // Initial learners.
   int spares = 1;     // Nodes outside the group that membership changes may add.
@@ -67,8 +81,12 @@ struct SimOptions {
   Broken broken = Broken::kNone;
   bool trace = false;  // Print every event (for replaying one seed).
 
-  // Cluster shape and fault rates drawn from the seed.
+  // Cluster shape, fault rates and schedule mix drawn from the seed (about
+  // one seed in four gets kLeaderChurn).
   static SimOptions FromSeed(uint64_t seed);
+  // The same draws with the mix forced: FromSeed(seed, kMixed) is what
+  // FromSeed(seed) returned before kLeaderChurn existed.
+  static SimOptions FromSeed(uint64_t seed, ScheduleMix mix);
 };
 
 struct SimStats {
@@ -107,6 +125,10 @@ class SimCluster {
   absl::Status ApplyCommitted(Node& node, const Ready& rd, bool with_snapshot, LogIndex from,
                               LogIndex to);
   absl::Status ChaosAction();
+  absl::Status ChurnAction();
+  int64_t ChaosIntervalUs();
+  void Isolate(NodeId id);
+  void Rejoin(NodeId id);
   absl::Status Crash(Node& node);
   absl::Status Restart(Node& node);
   absl::Status Heal();

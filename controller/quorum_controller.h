@@ -1,31 +1,17 @@
 // QuorumController: the controller logic on the Raft library (after Kafka's
-// QuorumController). One event-loop thread owns a ControllerLogic; every
-// request and timer runs there.
+// QuorumController). One event-loop thread owns a ControllerCore (activation,
+// one-at-a-time writes answered after commit, timers: see controller_core.h);
+// every request, commit callback and timer runs there.
 //
-//   request (any thread) --Post--> loop: handler -> records + response
+//   request (any thread) --Post--> loop: ControllerCore (handler -> records)
 //                                     | records empty: respond now
 //                                     | else RaftNode::Propose(one batch)
 //   node thread: MetadataStateMachine::Apply (replay) ... commit callback
 //                                     --Post--> loop: respond
 //
-// Writes are decided one at a time: the next write runs only once the
-// previous one's batch has committed and been applied, so every handler sees
-// every earlier decision without speculative state (RaftNode reports an
-// entry's index only at commit, so speculation would have to guess it). A
-// broker epoch is the committed offset + 1 at decision time: always above
-// every earlier epoch, and equal to the record's offset unless a Raft
-// leader-change or config entry lands in between.
-//
-// Active controller: the Raft leader, once a NoOpRecord it proposed in its
-// term has committed (then its image holds every earlier record). Until
-// then, and on every other node, writes answer NOT_CONTROLLER with the Raft
-// leader as the hint. Losing leadership fails queued writes with
-// NOT_CONTROLLER; an in-flight one fails through RaftNode. On becoming
-// active every registered broker's session starts afresh.
-//
-// Timers (on the loop, active only): FenceStaleBrokers every tick; a
-// preferred-leader rebalance every rebalance_interval; a NoOpRecord when no
-// write committed for noop_interval.
+// The loop polls the RaftNode's role and term after every batch of tasks and
+// every tick, so a deposed leader answers its pending writes NOT_CONTROLLER
+// within one tick instead of waiting for the RaftNode's request_timeout.
 //
 // Lifetime: construct, RaftNode::Start with state_machine(), then Start(node).
 // Shut down with Stop() before destroying the RaftNode; destroy this after
@@ -43,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "controller/controller_core.h"
 #include "controller/controller_logic.h"
 #include "controller/metadata_state_machine.h"
 #include "raft/node/raft_node.h"
@@ -55,6 +42,7 @@ struct QuorumControllerOptions {
   absl::Duration tick = absl::Milliseconds(50);
   absl::Duration rebalance_interval = absl::Minutes(5);
   absl::Duration noop_interval = absl::Seconds(5);
+  absl::Duration stalled_write_nudge = absl::Milliseconds(500);  // see ControllerCoreOptions
 };
 
 struct QuorumControllerStatus {
@@ -103,50 +91,31 @@ class QuorumController {
 
  private:
   using Task = std::function<void()>;
-  // A write waiting for its turn: `run` decides and proposes; `fail`
-  // answers NOT_CONTROLLER without deciding.
-  struct Write {
-    std::function<void()> run;
-    std::function<void(v1::ErrorCode, const std::string&)> fail;
+  // The RaftNode as the core's MetadataLog: commit callbacks hop to the loop.
+  class NodeLog final : public MetadataLog {
+   public:
+    explicit NodeLog(QuorumController* owner) : owner_(owner) {}
+    MetadataLogStatus status() const override;
+    void Propose(std::string data, Committed committed) override;
+
+   private:
+    QuorumController* const owner_;
   };
 
   void Post(Task task);
   void Loop();
-  void Tick();
-  void CheckLeadership();
-  void Enqueue(Write write);
-  void RunNextWrite();
-  // Ends the write in flight, unless leadership changed since it started
-  // (`generation`): then a later write may already be running.
-  void WriteFinished(uint64_t generation);
-  // Proposes `records` (non-empty); `committed(status)` runs on the loop.
-  void Propose(const std::vector<v1::MetadataRecord>& records,
-               std::function<void(absl::Status)> committed);
-  void SyncImage();
-  v1::ActiveController ActiveControllerInfo() const;
-
+  // Runs on the loop: the core's answer for a write.
   template <typename R>
-  void SubmitWrite(std::function<ControllerResult<R>()> decide, Done<R> done);
+  void SubmitWrite(ControllerCore::Decide<R> decide, Done<R> done);
+  void PublishActive();
 
   const QuorumControllerOptions options_;
   const Clock& clock_;
   std::unique_ptr<Random> random_;
   MetadataStateMachine state_machine_;
   raft::RaftNode* node_ = nullptr;
-
-  // Loop thread only.
-  ControllerLogic logic_;
-  bool active_ = false;
-  bool activating_ = false;
-  uint64_t active_term_ = 0;
-  bool write_in_flight_ = false;
-  // Bumped whenever leadership is lost: a write still in flight from before
-  // no longer blocks the next term's activation (its outcome arrives later;
-  // the new term's NoOp commits after anything of it that ever commits).
-  uint64_t generation_ = 0;
-  std::deque<Write> writes_;
-  absl::Duration last_commit_ = absl::ZeroDuration();
-  absl::Duration last_rebalance_ = absl::ZeroDuration();
+  NodeLog log_{this};
+  ControllerCore core_;  // Loop thread only.
 
   mutable absl::Mutex mu_;  // The task queue, the stop flag and the status copy.
   std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);

@@ -262,6 +262,14 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
   }
   RETURN_IF_ERROR(AssignListeners(listeners, &c));
   if (!c.broker_role) return c;
+  // gRPC binds with SO_REUSEPORT: two servers on one port would both start
+  // and split the connections between them.
+  if (c.controller_role && c.listener.port != 0 && c.listener.port == c.controller_listener.port &&
+      c.listener.host == c.controller_listener.host) {
+    return absl::InvalidArgumentError(absl::StrCat("listeners ", c.listener.name, " and ",
+                                                   c.controller_listener.name, " share port ",
+                                                   c.listener.port));
+  }
   if (!advertised_set) c.advertised = c.listener;
   if (c.advertised.host.empty() || c.advertised.host == "0.0.0.0") {
     return absl::InvalidArgumentError("advertised.listeners needs a host clients can reach");

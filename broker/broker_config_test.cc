@@ -107,6 +107,10 @@ TEST(BrokerConfigTest, RolesDefaultToBrokerAndAreValidated) {
       with({{"process.roles", "broker,controller"}, {"listeners", "CONTROLLER://127.0.0.1:9093"}})
           .ok())
       << "the broker role needs a broker listener";
+  EXPECT_FALSE(with({{"process.roles", "broker,controller"},
+                     {"listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9092"}})
+                   .ok())
+      << "the two listeners cannot share a port";
   EXPECT_TRUE(with({{"process.roles", "controller"},
                     {"listeners", "CONTROLLER://127.0.0.1:9093"},
                     {"metadata.log.dir", "/m"}})

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up the machine, builds Fjord optimized and starts a local cluster
-# (one controller + one broker on loopback; see deploy/local/README.md).
-# Extra arguments go to `fjord-local start`, e.g. tools/run.sh --multi
+# (one combined broker+controller node on loopback; see
+# deploy/local/README.md). Extra arguments go to `fjord-local start`, e.g.
+# tools/run.sh --multi (3 controllers + 3 brokers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh

@@ -26,4 +26,12 @@ absl::Status WriteFileAtomically(FileSystem& fs, const std::string& dir, const s
   return fs.SyncDir(dir);
 }
 
+absl::Status FileSystem::RemoveAll(const std::string& dir) {
+  absl::StatusOr<std::vector<std::string>> names = List(dir);
+  if (absl::IsNotFound(names.status())) return absl::OkStatus();
+  RETURN_IF_ERROR(names.status());
+  for (const std::string& name : *names) RETURN_IF_ERROR(Unlink(absl::StrCat(dir, "/", name)));
+  return absl::OkStatus();
+}
+
 }  // namespace fjord::storage

@@ -56,6 +56,12 @@ class FileSystem {
   virtual absl::Status SyncDir(const std::string& dir) = 0;
   // Creates `dir` (and its parents) if missing.
   virtual absl::Status CreateDir(const std::string& dir) = 0;
+  // Deletes `dir` and the files in it (a partition directory holds no
+  // subdirectories); a missing `dir` is OK. This default unlinks each listed
+  // file; PosixFileSystem first renames the directory aside
+  // (<dir>.deleting), so a crash mid-way never leaves a half-deleted log
+  // under the partition's own name, then removes it and the directory.
+  virtual absl::Status RemoveAll(const std::string& dir);
 };
 
 // Reads a whole file.

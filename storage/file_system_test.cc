@@ -67,6 +67,19 @@ TEST_P(FileSystemContractTest, ListRenameUnlinkAndAtomicWrite) {
   EXPECT_EQ(fs_->Unlink(Path("cp2")).code(), absl::StatusCode::kNotFound);
 }
 
+// A removed replica's directory goes with its files, nothing left aside.
+TEST_P(FileSystemContractTest, RemoveAllDeletesADirectoryAndItsFiles) {
+  const std::string part = Path("t-0");
+  ASSERT_TRUE(fs_->CreateDir(part).ok());
+  ASSERT_TRUE(WriteFileAtomically(*fs_, part, "00000000000000000000.log", "data").ok());
+  ASSERT_TRUE(WriteFileAtomically(*fs_, part, "leader-epoch-checkpoint", "0").ok());
+  ASSERT_TRUE(WriteFileAtomically(*fs_, dir_, "keep", "x").ok());
+  ASSERT_TRUE(fs_->RemoveAll(part).ok());
+  EXPECT_EQ(*fs_->List(dir_), std::vector<std::string>{"keep"});
+  EXPECT_TRUE(fs_->RemoveAll(part).ok()) << "already gone is fine";
+  EXPECT_EQ(*ReadWholeFile(*fs_, Path("keep")), "x");
+}
+
 INSTANTIATE_TEST_SUITE_P(Both, FileSystemContractTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Fault" : "Posix"; });
 

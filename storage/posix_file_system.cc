@@ -9,8 +9,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace fjord::storage {
 namespace {
@@ -153,6 +155,22 @@ absl::Status PosixFileSystem::CreateDir(const std::string& dir) {
       return ErrnoStatus(errno, absl::StrCat("mkdir ", prefix));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status PosixFileSystem::RemoveAll(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return absl::OkStatus();
+  const std::string aside = dir + ".deleting";
+  std::filesystem::remove_all(aside, ec);  // Left by an earlier crash.
+  if (ec) return absl::InternalError(absl::StrCat("remove ", aside, ": ", ec.message()));
+  if (::rename(dir.c_str(), aside.c_str()) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("rename ", dir));
+  }
+  const std::string parent = std::filesystem::path(dir).parent_path().string();
+  RETURN_IF_ERROR(SyncDir(parent.empty() ? "." : parent));
+  std::filesystem::remove_all(aside, ec);
+  if (ec) return absl::InternalError(absl::StrCat("remove ", aside, ": ", ec.message()));
   return absl::OkStatus();
 }
 

@@ -17,6 +17,7 @@ class PosixFileSystem final : public FileSystem {
   absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override;
   absl::Status SyncDir(const std::string& dir) override;
   absl::Status CreateDir(const std::string& dir) override;
+  absl::Status RemoveAll(const std::string& dir) override;
 };
 
 // errno -> absl::Status: ENOENT NotFound, ENOSPC/EDQUOT ResourceExhausted,

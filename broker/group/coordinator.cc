@@ -34,7 +34,18 @@ struct GroupCoordinator::Shard {
   absl::Mutex mu;
   SeededRandom random ABSL_GUARDED_BY(mu);
   GroupStateMachine sm ABSL_GUARDED_BY(mu);
-  // The last offset this shard's state reflects (written or loaded).
+  // Write pipeline (group commit): operations apply their records to `sm`
+  // and queue them in `pending` under `mu`; one appender at a time takes
+  // everything queued and appends it with `mu` released, so requests that
+  // arrive during an append (and its fsync) share the next one. Sequence
+  // numbers count operations that wrote records.
+  GroupStateMachine::Records pending ABSL_GUARDED_BY(mu);
+  int64_t applied_seq ABSL_GUARDED_BY(mu) = 0;
+  int64_t persisted_seq ABSL_GUARDED_BY(mu) = 0;
+  bool appending ABSL_GUARDED_BY(mu) = false;
+  // The first failed append (the state is then ahead of the log).
+  absl::Status append_error ABSL_GUARDED_BY(mu);
+  // The last offset the persisted state reflects (written or loaded).
   Offset last_written ABSL_GUARDED_BY(mu){-1};
 };
 
@@ -132,23 +143,49 @@ GroupCoordinator::ShardFor(const std::string& group_id) {
   return shard;
 }
 
-absl::Status GroupCoordinator::AppendLocked(Shard& shard,
-                                            const GroupStateMachine::Records& records) {
-  absl::StatusOr<std::string> batches = EncodeBatches(records, absl::ToUnixMillis(clock_.Wall()));
-  absl::StatusOr<LeaderAppendResult> appended =
-      batches.ok() ? shard.replica->AppendRecords(*std::move(batches), /*acks_all=*/true)
-                   : absl::StatusOr<LeaderAppendResult>(batches.status());
-  if (!appended.ok() || appended->leader_epoch != shard.epoch) {
-    // The state machine already applied the records: it is ahead of the log.
-    shard.broken.store(true);
-    const absl::Status s =
-        appended.ok() ? KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "epoch moved") : appended.status();
-    spdlog::warn("group coordinator: append to {}-{} failed ({}); reloading the partition",
-                 kOffsetsTopic, shard.partition, s.ToString());
-    return s;
+absl::StatusOr<Offset> GroupCoordinator::PersistLocked(Shard& shard,
+                                                       GroupStateMachine::Records records) {
+  int64_t seq = shard.applied_seq;
+  if (!records.empty()) {
+    for (GroupRecord& r : records) shard.pending.push_back(std::move(r));
+    seq = ++shard.applied_seq;
   }
-  shard.last_written = appended->last_offset;
-  return absl::OkStatus();
+  while (shard.persisted_seq < seq) {
+    if (!shard.append_error.ok()) return shard.append_error;
+    if (shard.appending) {
+      auto progress = [&shard, seq]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+        return !shard.appending || shard.persisted_seq >= seq;
+      };
+      shard.mu.Await(absl::Condition(&progress));
+      continue;
+    }
+    // Become the appender for everything queued so far.
+    shard.appending = true;
+    GroupStateMachine::Records batch;
+    batch.swap(shard.pending);
+    const int64_t upto = shard.applied_seq;
+    shard.mu.Unlock();
+    absl::StatusOr<std::string> bytes = EncodeBatches(batch, absl::ToUnixMillis(clock_.Wall()));
+    absl::StatusOr<LeaderAppendResult> appended =
+        bytes.ok() ? shard.replica->AppendRecords(*std::move(bytes), /*acks_all=*/true)
+                   : absl::StatusOr<LeaderAppendResult>(bytes.status());
+    shard.mu.Lock();
+    shard.appending = false;
+    if (!appended.ok() || appended->leader_epoch != shard.epoch) {
+      // The state machine already applied the records: it is ahead of the
+      // log. The ticker drops the shard and reloads it from the log.
+      shard.append_error = appended.ok()
+                               ? KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "leader epoch moved")
+                               : appended.status();
+      shard.broken.store(true);
+      spdlog::warn("group coordinator: append to {}-{} failed ({}); reloading the partition",
+                   kOffsetsTopic, shard.partition, shard.append_error.ToString());
+      return shard.append_error;
+    }
+    shard.last_written = appended->last_offset;
+    shard.persisted_seq = upto;
+  }
+  return shard.last_written;
 }
 
 absl::Status GroupCoordinator::WaitCommitted(const Shard& shard, Offset offset) {
@@ -195,11 +232,12 @@ std::variant<Response, GroupCoordinator::Failure> GroupCoordinator::Run(
     }
     GroupStateMachine::Records records;
     response = op(shard->sm, topics, &records);
-    if (!records.empty()) {
-      absl::Status s = AppendLocked(*shard, records);
-      if (!s.ok()) return Failure{CoordinatorError(s), std::string(s.message())};
+    absl::StatusOr<Offset> persisted = PersistLocked(*shard, std::move(records));
+    if (!persisted.ok()) {
+      return Failure{CoordinatorError(persisted.status()),
+                     std::string(persisted.status().message())};
     }
-    wait_for = shard->last_written;
+    wait_for = *persisted;
   }
   if (wait_for >= Offset(0)) {
     absl::Status s = WaitCommitted(*shard, wait_for);
@@ -303,7 +341,7 @@ void GroupCoordinator::RunOnce() {
     }
     GroupStateMachine::Records records;
     shard->sm.Tick(topics, clock_.Monotonic(), clock_.Wall(), &records);
-    if (!records.empty()) (void)AppendLocked(*shard, records);
+    if (!records.empty()) (void)PersistLocked(*shard, std::move(records));
   }
 }
 

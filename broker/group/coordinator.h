@@ -17,13 +17,15 @@
 // offsets.topic.num.partitions x offsets.topic.replication.factor).
 //
 // Writes: under the shard's lock the state machine turns a request into a
-// response plus records, the records are appended to the partition through
-// the replica's leader path with acks=all (min.insync.replicas applies), and
-// the lock is released; the caller then waits in the purgatory until the
-// high watermark passes the last record the shard has written (also for
-// requests that wrote nothing, so no answer reveals uncommitted state), at
-// most offsets.commit.timeout.ms. A failed append leaves the state machine
-// ahead of the log, so the shard is dropped and reloaded.
+// response plus records and applies them; the records are queued, and one
+// appender at a time appends everything queued (group commit: requests that
+// arrive during an append and its fsync share the next one) through the
+// replica's leader path with acks=all (min.insync.replicas applies). The
+// caller then waits in the purgatory until the high watermark passes the
+// last record persisted at or after its own (also for requests that wrote
+// nothing, so no answer reveals uncommitted state), at most
+// offsets.commit.timeout.ms. A failed append leaves the state machine ahead
+// of the log, so the shard is dropped and reloaded.
 //
 // Threads: gRPC handler threads call the request methods; one ticker thread
 // follows leadership, loads shards, runs the state machines' timers and
@@ -135,9 +137,12 @@ class GroupCoordinator {
                                    GroupStateMachine::Records*)>& op);
   // The shard coordinating `group_id`, or the error to answer.
   std::variant<std::shared_ptr<Shard>, Failure> ShardFor(const std::string& group_id);
-  // Appends `records` under the shard's lock; false (and the shard is
-  // dropped) on failure.
-  absl::Status AppendLocked(Shard& shard, const GroupStateMachine::Records& records);
+  // With the shard's lock held (released while appending): queues the
+  // records an operation applied and returns once they and everything
+  // applied before them are in the log, with the offset the high watermark
+  // must pass before the operation may be answered. An append error breaks
+  // the shard (see the class comment).
+  absl::StatusOr<Offset> PersistLocked(Shard& shard, GroupStateMachine::Records records);
   // Waits until the high watermark passes `offset`.
   absl::Status WaitCommitted(const Shard& shard, Offset offset);
   void Load(const std::shared_ptr<Shard>& shard);

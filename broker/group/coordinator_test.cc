@@ -5,9 +5,12 @@
 // offsets, service error codes, and lag.
 #include "broker/group/coordinator.h"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -308,6 +311,53 @@ TEST_F(CoordinatorTest, ANewCoordinatorReloadsMembersAndOffsetsAfterTheOldOneDie
   grpc::ClientContext ctx2;
   ASSERT_TRUE(old->ConsumerGroupHeartbeat(&ctx2, beat, &refused).ok());
   EXPECT_EQ(refused.error_code(), v1::NOT_COORDINATOR);
+}
+
+TEST_F(CoordinatorTest, ConcurrentCommitsToOneGroupAllPersistInOrder) {
+  Start(3);
+  cluster_->CreateTopic("t", {{1, 2, 3}, {2, 3, 1}, {3, 1, 2}, {1, 2, 3}});
+  const int32_t c = FindCoordinator("g");
+  ASSERT_GT(c, 0);
+  v1::ConsumerGroupHeartbeatResponse a = Join(c, "g", "t");
+  ASSERT_EQ(a.error_code(), v1::NONE);
+  // Several writers at once share appends (group commit); every answer
+  // comes after its own record is committed.
+  constexpr int kThreads = 8;
+  constexpr int kCommits = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int k = 1; k <= kCommits; ++k) {
+        if (Commit(c, "g", a.member_id(), 1, "t", i % 4, i * 1000 + k).error_code() != v1::NONE) {
+          failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto expect_last = [&](int32_t broker) {
+    v1::OffsetFetchResponse f = Fetch(broker, "g");
+    ASSERT_EQ(f.error_code(), v1::NONE) << f.error_message();
+    ASSERT_EQ(f.topics(0).partitions_size(), 4);
+    for (const auto& p : f.topics(0).partitions()) {
+      // Threads p and p+4 wrote this partition; each one's last commit is
+      // k = kCommits; whichever finished last wins.
+      const int64_t v = p.committed_offset();
+      EXPECT_EQ(v % 1000, kCommits) << "partition " << p.partition() << ": " << v;
+      EXPECT_EQ((v / 1000) % 4, p.partition());
+    }
+  };
+  expect_last(c);
+  // The log replays to the same offsets on another replica.
+  const int32_t p = CoordinatorPartition("g", kOffsetsPartitions);
+  std::vector<int32_t> isr;
+  for (BrokerId b : cluster_->partition(kOffsetsTopic, p).isr) isr.push_back(b.value());
+  const int32_t next = isr[0] == c ? isr[1] : isr[0];
+  cluster_->ElectLeader(kOffsetsTopic, p, next, isr);
+  EXPECT_EQ(FindCoordinator("g"), next);
+  expect_last(next);
 }
 
 TEST_F(CoordinatorTest, ServiceErrorCodes) {

@@ -7,7 +7,6 @@
 //      every Ready being synced), time until another node commits an entry,
 //      restart it; p50/p99 over --kills runs.
 //   bazel run --config=opt //raft/tools:raft_bench -- [--entries=50000 --kills=50]
-//     [--window=4096] [--latency-rate=N (default: half the measured rate)]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -215,13 +214,11 @@ int Main(int argc, char** argv) {
   int entries = 50'000;
   int kills = 50;
   int window = 4096;
-  double latency_rate = 0;  // Entries/s for the latency phase; 0 = half the measured rate.
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--entries=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &entries);
     if (a.rfind("--kills=", 0) == 0) (void)absl::SimpleAtoi(a.substr(8), &kills);
     if (a.rfind("--window=", 0) == 0) (void)absl::SimpleAtoi(a.substr(9), &window);
-    if (a.rfind("--latency-rate=", 0) == 0) (void)absl::SimpleAtod(a.substr(15), &latency_rate);
   }
   const char* tmp = std::getenv("TMPDIR");
   Cluster cluster(std::filesystem::path(tmp ? tmp : "/tmp") / "fjord_raft_bench");
@@ -230,9 +227,8 @@ int Main(int argc, char** argv) {
   const double rate = Throughput(cluster.node(leader), entries, window);
   std::printf("throughput: %.0f committed 1 KiB entries/s (%d entries, window %d)\n", rate, entries,
               window);
-  if (latency_rate <= 0) latency_rate = rate / 2;
-  const std::vector<double> lat = Latencies(cluster.node(leader), latency_rate, absl::Seconds(5));
-  std::printf("latency at %.0f entries/s: p50 %.2f ms, p99 %.2f ms (%zu samples)\n", latency_rate,
+  const std::vector<double> lat = Latencies(cluster.node(leader), rate / 2, absl::Seconds(5));
+  std::printf("latency at %.0f entries/s: p50 %.2f ms, p99 %.2f ms (%zu samples)\n", rate / 2,
               Percentile(lat, 0.50), Percentile(lat, 0.99), lat.size());
   std::vector<double> failovers;
   for (int i = 0; i < kills; ++i) failovers.push_back(Failover(cluster));

@@ -15,10 +15,25 @@ absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
   for (const std::string& name : image.SortedTopicNames()) {
     const controller::TopicImage* topic = image.topic_by_name(name);
     for (size_t i = 0; i < topic->partitions.size(); ++i) {
+      if (topic->partitions[i]->IsReplica(local))
+        assigned.insert({topic->id, static_cast<int32_t>(i)});
+    }
+  }
+  for (const std::shared_ptr<Replica>& r : replicas_.All()) {
+    if (assigned.count({r->topic_id(), r->partition().value()})) continue;
+    followers_.Unfollow(*r);
+    spdlog::info("{}-{}: no longer assigned here; deleting", r->topic(), r->partition().value());
+    if (absl::Status s = replicas_.Delete(r->topic_id(), r->partition()); !s.ok()) {
+      spdlog::error("{}-{}: cannot delete: {}", r->topic(), r->partition().value(), s.ToString());
+      if (first_error.ok()) first_error = s;
+    }
+  }
+  for (const std::string& name : image.SortedTopicNames()) {
+    const controller::TopicImage* topic = image.topic_by_name(name);
+    for (size_t i = 0; i < topic->partitions.size(); ++i) {
       const controller::PartitionRegistration& reg = *topic->partitions[i];
       if (!reg.IsReplica(local)) continue;
       const PartitionId p(static_cast<int32_t>(i));
-      assigned.insert({topic->id, p.value()});
       absl::StatusOr<std::shared_ptr<Replica>> replica =
           replicas_.GetOrCreate(topic->id, topic->name, p);
       if (!replica.ok()) {
@@ -52,12 +67,6 @@ absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
         followers_.Follow(*replica, reg.leader, std::move(address));
       }
     }
-  }
-  for (const std::shared_ptr<Replica>& r : replicas_.All()) {
-    if (assigned.count({r->topic_id(), r->partition().value()})) continue;
-    followers_.Unfollow(*r);
-    spdlog::info("{}-{}: no longer assigned here; closing", r->topic(), r->partition().value());
-    replicas_.Remove(r->topic_id(), r->partition());
   }
   return first_error;
 }

@@ -2,7 +2,9 @@
 // ReplicaManager.applyDelta): creates the replicas this broker is assigned,
 // makes each leader or follower at the image's leader epoch, points the
 // follower fetchers at the right leader, and stops hosting replicas the image
-// no longer assigns here (deleted topics, reassignments).
+// no longer assigns here (deleted topics, reassignments), deleting their
+// files. Removals come first, so a topic deleted and created again under the
+// same name (the same directory) starts from an empty log.
 //
 // Threading: Apply() is called by one thread (the metadata follower, or a
 // test); it is not reentrant.

@@ -17,7 +17,7 @@ absl::StatusOr<std::shared_ptr<Replica>> ReplicaManager::GetOrCreate(
   absl::MutexLock lock(&mu_);
   auto it = by_id_.find({topic_id, p.value()});
   if (it != by_id_.end()) return it->second;
-  const std::string dir = absl::StrCat(options_.log_dir, "/", topic, "-", p.value());
+  const std::string dir = DirOf(topic, p);
   ASSIGN_OR_RETURN(std::unique_ptr<storage::PartitionLog> log,
                    storage::PartitionLog::Open(fs_, clock_, dir, options_.log));
   // The replica's change hook captures a raw pointer: listeners are told
@@ -45,18 +45,36 @@ std::shared_ptr<Replica> ReplicaManager::Get(const controller::Uuid& topic_id,
   return it == by_id_.end() ? nullptr : it->second;
 }
 
-void ReplicaManager::Remove(const controller::Uuid& topic_id, PartitionId p) {
+std::string ReplicaManager::DirOf(const std::string& topic, PartitionId p) const {
+  return absl::StrCat(options_.log_dir, "/", topic, "-", p.value());
+}
+
+std::shared_ptr<Replica> ReplicaManager::Detach(const controller::Uuid& topic_id, PartitionId p) {
   std::shared_ptr<Replica> removed;
   {
     absl::MutexLock lock(&mu_);
     auto it = by_id_.find({topic_id, p.value()});
-    if (it == by_id_.end()) return;
+    if (it == by_id_.end()) return nullptr;
     removed = it->second;
     by_name_.erase({removed->topic(), p.value()});
     by_id_.erase(it);
   }
   absl::Status s = removed->log().Close();
   if (!s.ok()) spdlog::warn("closing {}-{}: {}", removed->topic(), p.value(), s.ToString());
+  return removed;
+}
+
+void ReplicaManager::Remove(const controller::Uuid& topic_id, PartitionId p) {
+  Detach(topic_id, p);
+}
+
+absl::Status ReplicaManager::Delete(const controller::Uuid& topic_id, PartitionId p) {
+  std::shared_ptr<Replica> removed = Detach(topic_id, p);
+  if (removed == nullptr) return absl::OkStatus();
+  const std::string dir = DirOf(removed->topic(), p);
+  RETURN_IF_ERROR(fs_.RemoveAll(dir));
+  spdlog::info("deleted replica {}-{} ({})", removed->topic(), p.value(), dir);
+  return absl::OkStatus();
 }
 
 std::vector<std::shared_ptr<Replica>> ReplicaManager::All() const {

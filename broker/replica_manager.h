@@ -50,8 +50,12 @@ class ReplicaManager {
                                                        const std::string& topic, PartitionId p);
   std::shared_ptr<Replica> Get(const std::string& topic, PartitionId p) const;
   std::shared_ptr<Replica> Get(const controller::Uuid& topic_id, PartitionId p) const;
-  // Stops hosting the replica (its files stay; see README).
+  // Stops hosting the replica; its files stay.
   void Remove(const controller::Uuid& topic_id, PartitionId p);
+  // Remove, then deletes its directory (the image no longer assigns it
+  // here: topic deleted or replica moved away). Readers still holding the
+  // replica finish on the closed log.
+  absl::Status Delete(const controller::Uuid& topic_id, PartitionId p);
   std::vector<std::shared_ptr<Replica>> All() const;
 
   int AddListener(Listener listener);
@@ -67,6 +71,10 @@ class ReplicaManager {
 
  private:
   void Notify(const Replica& replica);
+  // <log_dir>/<topic>-<partition>.
+  std::string DirOf(const std::string& topic, PartitionId p) const;
+  // Removes the replica from the maps and closes its log; null if absent.
+  std::shared_ptr<Replica> Detach(const controller::Uuid& topic_id, PartitionId p);
 
   storage::FileSystem& fs_;
   const Clock& clock_;

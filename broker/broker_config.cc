@@ -165,6 +165,14 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
       {"metadata.log.dir", str(&c.metadata_log_dir)},
       {"broker.session.timeout.ms",
        [&](auto& k, auto& v) { return ParseInt(k, v, int64_t{1}, &c.broker_session_timeout_ms); }},
+      {"auto.create.topics.enable",
+       [&](auto& k, auto& v) {
+         if (v != "true" && v != "false") {
+           return absl::InvalidArgumentError(absl::StrCat(k, "=", v, ": true or false"));
+         }
+         c.auto_create_topics_enable = v == "true";
+         return absl::OkStatus();
+       }},
       {"delete.topic.enable",
        [&](auto& k, auto& v) {
          if (v != "true" && v != "false") {

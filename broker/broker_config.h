@@ -10,8 +10,10 @@
 // replica.fetch.max.bytes, replica.fetch.response.max.bytes,
 // socket.request.max.bytes, broker.heartbeat.interval.ms, broker.rack,
 // metrics.listen (host:port of /metrics), log.level.
-// num.partitions and default.replication.factor are validated and kept for
-// topic auto-creation, which this broker does not do yet.
+// auto.create.topics.enable (default true, as Kafka): a Metadata request
+// that allows it creates an unknown topic with num.partitions and
+// default.replication.factor (capped at the registered brokers by the
+// controller's check: a too-large factor answers INVALID_REPLICATION_FACTOR).
 // Consumer groups (broker/group/): offsets.topic.num.partitions (50),
 // offsets.topic.replication.factor (3), offsets.topic.segment.bytes,
 // offsets.commit.timeout.ms, offsets.retention.minutes (10080),
@@ -79,6 +81,7 @@ struct BrokerConfig {
   std::string controller_quorum_voters;
   int32_t num_partitions = 1;
   int32_t default_replication_factor = 1;
+  bool auto_create_topics_enable = true;
   int32_t min_insync_replicas = 1;
   int64_t replica_lag_time_max_ms = 30000;
   int32_t message_max_bytes = 1048588;

@@ -59,6 +59,9 @@ TEST(BrokerConfigTest, RejectsBadInput) {
   EXPECT_FALSE(with("listeners", "localhost:9092").ok());
   EXPECT_FALSE(with("listeners", "PLAINTEXT://0.0.0.0:9092").ok()) << "nothing to advertise";
   EXPECT_FALSE(with("no.such.key", "1").ok());
+  EXPECT_FALSE(with("auto.create.topics.enable", "yes").ok());
+  EXPECT_TRUE(BrokerConfig::FromProperties(base)->auto_create_topics_enable) << "Kafka's default";
+  EXPECT_TRUE(with("auto.create.topics.enable", "false").ok());
   EXPECT_FALSE(BrokerConfig::FromProperties({{"cluster.id", "x"}, {"log.dirs", "/d"}}).ok());
   EXPECT_FALSE(ParseProperties("just text").ok());
 }

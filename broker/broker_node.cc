@@ -49,6 +49,13 @@ absl::StatusOr<std::unique_ptr<BrokerNode>> BrokerNode::Start(
   options.observer = observer;
   n->topic_creator_ = std::make_unique<group::ControllerTopicCreator>(n->channel_);
   options.group.topic_creator = n->topic_creator_.get();
+  if (config.auto_create_topics_enable) {
+    options.auto_create_topic = [creator = n->topic_creator_.get(),
+                                 partitions = config.num_partitions,
+                                 rf = config.default_replication_factor](const std::string& topic) {
+      return creator->CreateTopic(topic, partitions, static_cast<int16_t>(rf), {});
+    };
+  }
   options.log.flush_observer = flush_observer;
   ASSIGN_OR_RETURN(n->server_, BrokerServer::Start(options, storage::PosixFileSystem::Get(),
                                                    SystemClock::Get(), *n->forward_));

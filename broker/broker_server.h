@@ -59,6 +59,8 @@ struct BrokerServerOptions {
   size_t max_delayed_operations = Purgatory::kDefaultMaxOperations;
   // Metrics hook for request handlers; may be null; must outlive the server.
   RequestObserver* observer = nullptr;
+  // auto.create.topics.enable (BrokerServiceOptions::auto_create_topic).
+  std::function<absl::Status(const std::string& topic)> auto_create_topic;
   absl::Duration tick = absl::Milliseconds(10);
   absl::Duration isr_check_interval = absl::Milliseconds(250);
   absl::Duration checkpoint_interval = absl::Seconds(5);

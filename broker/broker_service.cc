@@ -205,6 +205,12 @@ grpc::Status BrokerServiceImpl::Metadata(grpc::ServerContext*, const v1::Metadat
     *tr->mutable_topic_id() = wanted.topic_id();
     tr->set_error_code(wanted.topic().empty() ? v1::UNKNOWN_TOPIC_ID
                                               : v1::UNKNOWN_TOPIC_OR_PARTITION);
+    // Internal topics (__consumer_offsets) are created by their owners only.
+    if (!wanted.topic().empty() && request->allow_auto_topic_creation() &&
+        options_.auto_create_topic && wanted.topic().rfind("__", 0) != 0) {
+      const absl::Status created = options_.auto_create_topic(wanted.topic());
+      tr->set_error_code(created.ok() ? v1::LEADER_NOT_AVAILABLE : ToErrorCode(created));
+    }
   }
   return grpc::Status::OK;
 }

@@ -26,6 +26,8 @@
 // thread in WaitingRequest::Wait, which the purgatory's ticker bounds.
 #pragma once
 
+#include <functional>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +49,11 @@ struct BrokerServiceOptions {
   absl::Duration produce_timeout_max = absl::Minutes(5);
   // Told about every request (metrics); may be null. Must outlive the service.
   RequestObserver* observer = nullptr;
+  // auto.create.topics.enable: asks the controller to create a topic a
+  // Metadata request names, allows creating (allow_auto_topic_creation), and
+  // the image does not know; null = off. Called on the handler thread; the
+  // topic is then answered LEADER_NOT_AVAILABLE (retriable) as Kafka does.
+  std::function<absl::Status(const std::string& topic)> auto_create_topic;
 };
 
 class BrokerServiceImpl final : public v1::BrokerService::Service {

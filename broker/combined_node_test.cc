@@ -330,6 +330,22 @@ TEST(CombinedNodeTest, OneNodeServesRestartsWithItsDataAndStopsPromptly) {
   EXPECT_EQ(more.size(), 5u);
   EXPECT_GT(more.begin()->first, acked.rbegin()->first) << "new offsets continue the log";
 
+  // auto.create.topics.enable (Kafka's default true): Metadata allowing it
+  // creates the topic through the controller, with num.partitions.
+  WaitFor(
+      [&] {
+        v1::MetadataRequest req;
+        req.add_topics()->set_topic("auto");
+        req.set_allow_auto_topic_creation(true);
+        grpc::ClientContext ctx;
+        ctx.set_deadline(In(absl::Seconds(5)));
+        v1::MetadataResponse resp;
+        return c.Broker(1)->Metadata(&ctx, req, &resp).ok() && resp.topics_size() == 1 &&
+               resp.topics(0).error_code() == v1::NONE && resp.topics(0).partitions_size() == 1 &&
+               resp.topics(0).partitions(0).leader_id() == 1;
+      },
+      "Metadata to auto-create topic 'auto' with a leader");
+
   const absl::Duration second_stop = c.Stop(1, &code);
   std::cout << "SIGTERM to exit after restart: " << absl::FormatDuration(second_stop) << std::endl;
   EXPECT_LT(second_stop, kStopMax);

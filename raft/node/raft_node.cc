@@ -14,9 +14,9 @@ namespace {
 
 constexpr char kLeaderPayload[] = "type.fjord.dev/raft.leader";
 
-absl::Status NotLeader(NodeId leader) {
-  absl::Status s = KafkaError(v1::NOT_LEADER_OR_FOLLOWER,
-                              absl::StrCat("not the Raft leader; leader=", leader.value()));
+absl::Status NotLeader(NodeId leader, const char* what = "not the Raft leader") {
+  absl::Status s =
+      KafkaError(v1::NOT_LEADER_OR_FOLLOWER, absl::StrCat(what, "; leader=", leader.value()));
   if (leader != kNoNode) s.SetPayload(kLeaderPayload, absl::Cord(absl::StrCat(leader.value())));
   return s;
 }
@@ -91,25 +91,50 @@ void RaftNode::Receive(Message message) {
 }
 
 void RaftNode::Propose(std::string data, IndexCallback done) {
-  Post([this, data = std::move(data), done = std::move(done)]() mutable {
-    absl::StatusOr<LogIndex> index = raft_->Propose(std::move(data));
-    if (!index.ok()) {
-      done(raft_->role() == Role::kLeader ? index.status() : NotLeader(raft_->leader()));
-      return;
-    }
-    proposals_[*index] = {raft_->term(), std::move(done), absl::Now() + options_.request_timeout};
-  });
+  Propose(std::move(data), nullptr, std::move(done));
 }
 
 void RaftNode::ProposeConfigChange(ConfigChange change, IndexCallback done) {
-  Post([this, change, done = std::move(done)]() mutable {
-    absl::StatusOr<LogIndex> index = raft_->ProposeConfigChange(change);
-    if (!index.ok()) {
-      done(raft_->role() == Role::kLeader ? index.status() : NotLeader(raft_->leader()));
-      return;
-    }
-    proposals_[*index] = {raft_->term(), std::move(done), absl::Now() + options_.request_timeout};
+  ProposeConfigChange(change, nullptr, std::move(done));
+}
+
+void RaftNode::Propose(std::string data, AppendedCallback appended, IndexCallback done) {
+  Post([this, data = std::move(data), appended = std::move(appended),
+        done = std::move(done)]() mutable {
+    TrackProposal(raft_->Propose(std::move(data)), std::move(appended), std::move(done));
   });
+}
+
+void RaftNode::ProposeConfigChange(ConfigChange change, AppendedCallback appended,
+                                   IndexCallback done) {
+  Post([this, change, appended = std::move(appended), done = std::move(done)]() mutable {
+    TrackProposal(raft_->ProposeConfigChange(change), std::move(appended), std::move(done));
+  });
+}
+
+void RaftNode::TrackProposal(absl::StatusOr<LogIndex> index, AppendedCallback appended,
+                             IndexCallback done) {
+  if (!index.ok()) {
+    done(raft_->role() == Role::kLeader ? index.status() : NotLeader(raft_->leader()));
+    return;
+  }
+  if (appended) appended(*index, raft_->term());
+  proposals_[*index] = {raft_->term(), std::move(done), absl::Now() + options_.request_timeout};
+}
+
+void RaftNode::FailStrandedProposals() {
+  if (proposals_.empty()) return;
+  const bool leading = raft_->role() == Role::kLeader;
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (leading && it->second.term == raft_->term()) {
+      ++it;
+      continue;
+    }
+    it->second.done(NotLeader(raft_->leader(),
+                              "leadership lost before the entry committed; outcome unknown (it "
+                              "may still commit under the next leader)"));
+    it = proposals_.erase(it);
+  }
 }
 
 void RaftNode::TransferLeadership(NodeId target) {
@@ -154,6 +179,7 @@ void RaftNode::Loop() {
       ExpireRequests(now);
     }
     HandleReady();
+    if (options_.fail_proposals_on_leadership_loss) FailStrandedProposals();
     absl::MutexLock lock(&mu_);
     status_ = {
         options_.id, raft_->role(),      raft_->term(), raft_->leader(), raft_->log().committed(),

@@ -61,6 +61,14 @@ struct NodeOptions {
   // Proposals and reads not resolved by then fail with DEADLINE_EXCEEDED
   // (outcome unknown for proposals).
   absl::Duration request_timeout = absl::Seconds(10);
+  // When this node stops being the leader of the term a pending proposal was
+  // appended in (it steps down, or is deposed), fail that proposal at once
+  // with NOT_LEADER_OR_FOLLOWER (leader hint attached) instead of letting it
+  // wait for request_timeout. Its outcome is unknown: the entry may still
+  // commit under the next leader, which the state machine will see in Apply.
+  // Entries committed before the loss are applied, and their proposals
+  // completed, first. Off by default (the historical behaviour).
+  bool fail_proposals_on_leadership_loss = false;
 };
 
 // A point-in-time view of the node, for status pages and tests.
@@ -78,6 +86,8 @@ class RaftNode {
  public:
   using IndexCallback = std::function<void(absl::StatusOr<LogIndex>)>;
   using ReadCallback = std::function<void(absl::Status)>;
+  // The leader appended the proposal at `index` in `term` (not yet committed).
+  using AppendedCallback = std::function<void(LogIndex index, Term term)>;
 
   // Loads (or bootstraps) the node's state from options.data_dir, restores
   // the state machine from the latest snapshot and starts the thread.
@@ -91,6 +101,13 @@ class RaftNode {
   // (LeaderHint below).
   void Propose(std::string data, IndexCallback done);
   void ProposeConfigChange(ConfigChange change, IndexCallback done);
+  // The same, and `appended` runs (on the node thread, before `done`) as
+  // soon as the leader has appended the entry, with its index and term, so
+  // the caller knows where its write sits before it commits (KRaft's
+  // scheduleAppend returning the offset). Not called when the proposal is
+  // refused: then only `done` runs, with the error.
+  void Propose(std::string data, AppendedCallback appended, IndexCallback done);
+  void ProposeConfigChange(ConfigChange change, AppendedCallback appended, IndexCallback done);
   void TransferLeadership(NodeId target);
   // Linearizable read barrier (ReadIndex): `done` gets OK once the local
   // state machine reflects every write committed before this call; the
@@ -113,6 +130,11 @@ class RaftNode {
   void Apply(const Ready& rd, bool with_snapshot, LogIndex from, LogIndex to);
   void MaybeCompact();
   void ExpireRequests(absl::Time now);
+  // fail_proposals_on_leadership_loss: fail proposals of a term we no
+  // longer lead. Runs after each HandleReady, so commits are applied first.
+  void FailStrandedProposals();
+  // Registers a proposal the core accepted (or answers `done` with its error).
+  void TrackProposal(absl::StatusOr<LogIndex> index, AppendedCallback appended, IndexCallback done);
   void Shutdown();
 
   const NodeOptions options_;

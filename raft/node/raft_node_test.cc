@@ -5,11 +5,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "common/kafka_error.h"
 #include "gtest/gtest.h"
 
 namespace fjord::raft {
@@ -52,6 +54,7 @@ class LocalNetwork {
     void Send(std::vector<Message> messages) override {
       absl::MutexLock lock(&net_->mu_);
       for (Message& m : messages) {
+        if (net_->isolated_.count(m.from) || net_->isolated_.count(m.to)) continue;
         auto it = net_->nodes_.find(m.to);
         if (it != net_->nodes_.end() && it->second != nullptr) it->second->Receive(std::move(m));
       }
@@ -64,10 +67,20 @@ class LocalNetwork {
     absl::MutexLock lock(&mu_);
     nodes_[id] = node;
   }
+  // Drops every message from or to `id` while isolated.
+  void SetIsolated(NodeId id, bool isolated) {
+    absl::MutexLock lock(&mu_);
+    if (isolated) {
+      isolated_.insert(id);
+    } else {
+      isolated_.erase(id);
+    }
+  }
 
  private:
   absl::Mutex mu_;
   std::map<NodeId, RaftNode*> nodes_ ABSL_GUARDED_BY(mu_);
+  std::set<NodeId> isolated_ ABSL_GUARDED_BY(mu_);
 };
 
 class RaftNodeTest : public ::testing::Test {
@@ -87,7 +100,9 @@ class RaftNodeTest : public ::testing::Test {
                         .initial_voters = {NodeId(1), NodeId(2), NodeId(3)},
                         .data_dir = (root_ / absl::StrCat("n", id.value())).string(),
                         .tick_interval = absl::Milliseconds(10),
-                        .snapshot_every_entries = 20};
+                        .snapshot_every_entries = 20,
+                        .request_timeout = request_timeout_,
+                        .fail_proposals_on_leadership_loss = fail_fast_};
     sms_[id] = std::make_unique<ListStateMachine>();
     endpoints_[id] = std::make_unique<LocalNetwork::Endpoint>(&net_);
     auto node = RaftNode::Start(options, sms_[id].get(), endpoints_[id].get());
@@ -138,6 +153,9 @@ class RaftNodeTest : public ::testing::Test {
     return false;
   }
 
+  // Options of the nodes SetUp starts (derived fixtures change them).
+  absl::Duration request_timeout_ = absl::Seconds(10);
+  bool fail_fast_ = false;
   std::filesystem::path root_;
   LocalNetwork net_;
   std::map<NodeId, std::unique_ptr<ListStateMachine>> sms_;
@@ -188,6 +206,128 @@ TEST_F(RaftNodeTest, SurvivesLeaderLossAndRestartLosesNothing) {
   const std::vector<std::string> items = sms_[first]->items();
   EXPECT_EQ(items.front(), "a0");
   EXPECT_EQ(items.back(), "b29");
+}
+
+// Where a proposal will sit is known at append, before it commits.
+TEST_F(RaftNodeTest, ProposeReportsTheAppendedIndexBeforeCompletion) {
+  const NodeId leader = WaitForLeader();
+  ASSERT_NE(leader, kNoNode) << "no leader within " << kWaitMax;
+  absl::Mutex mu;
+  std::vector<std::string> events;
+  std::optional<LogIndex> appended_index;
+  absl::StatusOr<LogIndex> result = absl::UnknownError("no answer");
+  absl::Notification done;
+  nodes_[leader]->Propose(
+      "x",
+      [&](LogIndex index, Term term) {
+        absl::MutexLock lock(&mu);
+        events.push_back(absl::StrCat("appended term=", term.value()));
+        appended_index = index;
+      },
+      [&](absl::StatusOr<LogIndex> r) {
+        absl::MutexLock lock(&mu);
+        events.push_back("done");
+        result = std::move(r);
+        done.Notify();
+      });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(kWaitMax)) << "proposal never completed";
+  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0], absl::StrCat("appended term=", nodes_[leader]->status().term.value()));
+  EXPECT_EQ(events[1], "done");
+  ASSERT_TRUE(appended_index.has_value());
+  EXPECT_EQ(*appended_index, *result);
+
+  // A refused proposal only gets `done`, with the error.
+  const NodeId follower = NodeId(leader.value() % 3 + 1);
+  bool appended_called = false;
+  absl::Notification refused;
+  absl::Status refusal;
+  nodes_[follower]->Propose(
+      "y", [&](LogIndex, Term) { appended_called = true; },
+      [&](absl::StatusOr<LogIndex> r) {
+        refusal = r.status();
+        refused.Notify();
+      });
+  ASSERT_TRUE(refused.WaitForNotificationWithTimeout(kWaitMax));
+  EXPECT_EQ(ToErrorCode(refusal), v1::NOT_LEADER_OR_FOLLOWER) << refusal;
+  EXPECT_FALSE(appended_called);
+}
+
+// Proposes on an isolated leader; returns what `done` got (bounded wait).
+// The callbacks own their state: `done` may run after this returns.
+absl::StatusOr<LogIndex> ProposeOnIsolated(RaftNode& node, absl::Duration wait,
+                                           std::optional<LogIndex>* appended) {
+  struct Outcome {
+    absl::Mutex mu;
+    std::optional<LogIndex> appended ABSL_GUARDED_BY(mu);
+    absl::StatusOr<LogIndex> result ABSL_GUARDED_BY(mu) = absl::UnknownError("no answer");
+    absl::Notification done;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  node.Propose(
+      "stranded",
+      [outcome](LogIndex index, Term) {
+        absl::MutexLock lock(&outcome->mu);
+        outcome->appended = index;
+      },
+      [outcome](absl::StatusOr<LogIndex> r) {
+        {
+          absl::MutexLock lock(&outcome->mu);
+          outcome->result = std::move(r);
+        }
+        outcome->done.Notify();
+      });
+  const bool answered = outcome->done.WaitForNotificationWithTimeout(wait);
+  absl::MutexLock lock(&outcome->mu);
+  *appended = outcome->appended;
+  if (!answered) return absl::DeadlineExceededError("test: no answer within the wait");
+  return outcome->result;
+}
+
+class FailFastRaftNodeTest : public RaftNodeTest {
+ protected:
+  FailFastRaftNodeTest() {
+    fail_fast_ = true;
+    request_timeout_ = absl::Minutes(5);  // Far beyond the test's waits.
+  }
+};
+
+TEST_F(FailFastRaftNodeTest, AProposalStrandedByLeadershipLossFailsAtOnce) {
+  const NodeId leader = WaitForLeader();
+  ASSERT_NE(leader, kNoNode) << "no leader within " << kWaitMax;
+  ASSERT_TRUE(ProposeAndWait(leader, "before").ok());
+  // Cut off, the leader appends but cannot commit; CheckQuorum makes it step
+  // down within an election timeout (10 ticks of 10 ms) or so.
+  net_.SetIsolated(leader, true);
+  std::optional<LogIndex> appended;
+  absl::StatusOr<LogIndex> r = ProposeOnIsolated(*nodes_[leader], kWaitMax, &appended);
+  ASSERT_TRUE(appended.has_value()) << "the isolated leader did not append";
+  ASSERT_FALSE(r.ok()) << "a cut-off leader committed";
+  EXPECT_EQ(ToErrorCode(r.status()), v1::NOT_LEADER_OR_FOLLOWER)
+      << r.status() << " (request_timeout is 5 minutes: this must be the leadership loss)";
+  EXPECT_NE(r.status().message().find("outcome unknown"), std::string::npos) << r.status();
+  EXPECT_NE(nodes_[leader]->status().role, Role::kLeader);
+  // The others go on; once healed, the old leader follows them.
+  net_.SetIsolated(leader, false);
+  const NodeId next = WaitForLeader();
+  ASSERT_NE(next, kNoNode) << "no leader after healing";
+  ASSERT_TRUE(ProposeAndWait(next, "after").ok());
+}
+
+TEST_F(RaftNodeTest, WithoutFailFastAStrandedProposalWaitsForItsTimeout) {
+  // The default keeps the historical behaviour: DEADLINE_EXCEEDED after
+  // request_timeout (10 s here), not an early NOT_LEADER_OR_FOLLOWER.
+  const NodeId leader = WaitForLeader();
+  ASSERT_NE(leader, kNoNode) << "no leader within " << kWaitMax;
+  net_.SetIsolated(leader, true);
+  std::optional<LogIndex> appended;
+  absl::StatusOr<LogIndex> r = ProposeOnIsolated(*nodes_[leader], absl::Seconds(1), &appended);
+  ASSERT_TRUE(appended.has_value());
+  EXPECT_EQ(r.status().message(), "test: no answer within the wait") << r.status();
+  EXPECT_NE(nodes_[leader]->status().role, Role::kLeader) << "it should have stepped down by now";
+  net_.SetIsolated(leader, false);
 }
 
 }  // namespace

@@ -8,9 +8,13 @@
 
 namespace fjord::storage {
 
-absl::StatusOr<ScanEnd> ScanBatches(
-    const File& file, const ScanOptions& options,
-    absl::FunctionRef<absl::StatusOr<bool>(uint64_t position, const BatchHeader& h)> on_batch) {
+namespace {
+
+// With `want_bytes`, every batch is read whole and passed on.
+absl::StatusOr<ScanEnd> Scan(const File& file, const ScanOptions& options, bool want_bytes,
+                             absl::FunctionRef<absl::StatusOr<bool>(
+                                 uint64_t position, const BatchHeader& h, std::string_view batch)>
+                                 on_batch) {
   const uint64_t size = file.Size();
   uint64_t pos = options.from_position;
   Offset expected = options.expected_base;
@@ -41,26 +45,49 @@ absl::StatusOr<ScanEnd> ScanBatches(
                                                            " bytes runs past end of file (",
                                                            size - pos, " bytes left)"))};
     }
-    if (expected != kInvalidOffset && h->base_offset != expected) {
-      return ScanEnd{
-          pos, absl::DataLossError(absl::StrCat("batch has base offset ", h->base_offset.value(),
-                                                ", expected ", expected.value()))};
+    const bool out_of_order =
+        options.allow_offset_gaps ? h->base_offset < expected : h->base_offset != expected;
+    if (expected != kInvalidOffset && out_of_order) {
+      return ScanEnd{pos, absl::DataLossError(absl::StrCat(
+                              "batch has base offset ", h->base_offset.value(), ", expected ",
+                              options.allow_offset_gaps ? "at least " : "", expected.value()))};
+    }
+    std::string_view batch;
+    if (options.verify_crc || want_bytes) {
+      RETURN_IF_ERROR(fill(h->size_bytes()));
+      batch = std::string_view(buf.data() + (pos - buf_start), h->size_bytes());
     }
     if (options.verify_crc) {
-      RETURN_IF_ERROR(fill(h->size_bytes()));
-      const std::string_view batch(buf.data() + (pos - buf_start), h->size_bytes());
       const uint32_t crc = ComputeBatchCrc(batch);
       if (crc != h->crc) {
         return ScanEnd{pos, absl::DataLossError(absl::StrCat("CRC32C mismatch (stored ", h->crc,
                                                              ", computed ", crc, ")"))};
       }
     }
-    ASSIGN_OR_RETURN(const bool more, on_batch(pos, *h));
+    ASSIGN_OR_RETURN(const bool more, on_batch(pos, *h, batch));
     pos += h->size_bytes();
     expected = h->next_offset();
     if (!more) break;
   }
   return ScanEnd{pos, absl::OkStatus()};
+}
+
+}  // namespace
+
+absl::StatusOr<ScanEnd> ScanBatches(
+    const File& file, const ScanOptions& options,
+    absl::FunctionRef<absl::StatusOr<bool>(uint64_t position, const BatchHeader& h)> on_batch) {
+  return Scan(
+      file, options, /*want_bytes=*/false,
+      [&](uint64_t pos, const BatchHeader& h, std::string_view) { return on_batch(pos, h); });
+}
+
+absl::StatusOr<ScanEnd> ScanBatchBytes(
+    const File& file, const ScanOptions& options,
+    absl::FunctionRef<absl::StatusOr<bool>(uint64_t position, const BatchHeader& h,
+                                           std::string_view batch)>
+        on_batch) {
+  return Scan(file, options, /*want_bytes=*/true, on_batch);
 }
 
 }  // namespace fjord::storage

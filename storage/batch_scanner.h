@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -18,6 +19,9 @@ struct ScanOptions {
   // The baseOffset the first batch must have; each later batch must follow
   // on. kInvalidOffset skips the check for the first batch.
   Offset expected_base = kInvalidOffset;
+  // Offsets need only increase (base >= expected): segments that log
+  // compaction rewrote have gaps between batches, as in Kafka.
+  bool allow_offset_gaps = false;
   bool verify_crc = false;
   size_t chunk_bytes = 1 << 20;
 };
@@ -36,5 +40,13 @@ struct ScanEnd {
 absl::StatusOr<ScanEnd> ScanBatches(
     const File& file, const ScanOptions& options,
     absl::FunctionRef<absl::StatusOr<bool>(uint64_t position, const BatchHeader& h)> on_batch);
+
+// ScanBatches, also handing over each batch's bytes (valid during the call
+// only): log compaction's copy loop.
+absl::StatusOr<ScanEnd> ScanBatchBytes(
+    const File& file, const ScanOptions& options,
+    absl::FunctionRef<absl::StatusOr<bool>(uint64_t position, const BatchHeader& h,
+                                           std::string_view batch)>
+        on_batch);
 
 }  // namespace fjord::storage

@@ -5,6 +5,7 @@
 //   recovery-point-offset-checkpoint   "0\n<offset>\n"
 //   replication-offset-checkpoint      "0\n<offset>\n"   (high watermark)
 //   leader-epoch-checkpoint            "0\n<count>\n<epoch> <start offset>\n..."
+//   cleaner-offset-checkpoint          "0\n<offset>\n"   (first dirty offset)
 //
 // A crash leaves either the old or the new file (plus maybe a stray
 // "<name>.tmp", which PartitionLog::Open deletes). A file that does not
@@ -26,6 +27,9 @@ namespace fjord::storage {
 inline constexpr char kRecoveryPointFile[] = "recovery-point-offset-checkpoint";
 inline constexpr char kHighWatermarkFile[] = "replication-offset-checkpoint";
 inline constexpr char kLeaderEpochFile[] = "leader-epoch-checkpoint";
+// Log compaction's first dirty offset ("0\n<offset>\n"); losing it only
+// makes the next cleaning redo work.
+inline constexpr char kCleanerOffsetFile[] = "cleaner-offset-checkpoint";
 
 absl::Status WriteOffsetCheckpoint(FileSystem& fs, const std::string& dir, const std::string& name,
                                    Offset offset);

@@ -64,4 +64,34 @@ struct LogConfig {
   }
 };
 
+// Time/size retention for cleanup.policy=delete, passed per call so topic
+// config changes apply without reopening the log.
+struct RetentionLimits {
+  int64_t retention_ms = int64_t{7} * 24 * 3600 * 1000;  // retention.ms, -1 = forever
+  int64_t retention_bytes = -1;                          // retention.bytes, -1 = no limit
+};
+
+// Log compaction for cleanup.policy=compact (PartitionLog::Compact), with
+// Kafka's topic config names and defaults; passed per call like
+// RetentionLimits.
+struct CompactionConfig {
+  double min_cleanable_dirty_ratio = 0.5;           // min.cleanable.dirty.ratio
+  int64_t delete_retention_ms = 86400000;           // delete.retention.ms
+  int64_t min_compaction_lag_ms = 0;                // min.compaction.lag.ms
+  int64_t segment_bytes = int64_t{1} << 30;         // segment.bytes: cleaned groups stay below
+  size_t offset_map_max_bytes = size_t{128} << 20;  // log.cleaner.dedupe.buffer.size
+
+  absl::Status Validate() const {
+    if (!(min_cleanable_dirty_ratio >= 0 && min_cleanable_dirty_ratio <= 1)) {
+      return absl::InvalidArgumentError("min.cleanable.dirty.ratio outside [0, 1]");
+    }
+    if (delete_retention_ms < 0) return absl::InvalidArgumentError("delete.retention.ms < 0");
+    if (min_compaction_lag_ms < 0) return absl::InvalidArgumentError("min.compaction.lag.ms < 0");
+    if (segment_bytes < static_cast<int64_t>(kBatchHeaderSize)) {
+      return absl::InvalidArgumentError("segment.bytes too small");
+    }
+    return absl::OkStatus();
+  }
+};
+
 }  // namespace fjord::storage

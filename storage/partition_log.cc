@@ -66,10 +66,11 @@ absl::StatusOr<AppendResult> PartitionLog::AppendAsFollower(std::string_view bat
     BatchIterator it(batches);
     while (it.Next()) {
       const BatchHeader& h = it.header();
-      if (h.base_offset != LogEndLocked()) {
+      // A gap is what the leader's log compaction left; going back is not.
+      if (h.base_offset < LogEndLocked()) {
         return absl::InvalidArgumentError(
             absl::StrCat("follower batch at offset ", h.base_offset.value(),
-                         " does not start at the log end ", LogEndLocked().value()));
+                         " starts below the log end ", LogEndLocked().value()));
       }
       if (ComputeBatchCrc(it.batch()) != h.crc) {
         return absl::DataLossError(
@@ -169,7 +170,15 @@ absl::StatusOr<std::string> PartitionLog::Read(Offset offset, size_t max_bytes,
   }
   auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
                              [](Offset o, const auto& seg) { return o < seg->base_offset(); });
-  return (*std::prev(it))->Read(offset, max_bytes, max_offset);
+  // A compacted segment may end before the next one starts, or be empty:
+  // an offset in such a gap reads from the next batch that exists.
+  for (it = std::prev(it);; ++it) {
+    ASSIGN_OR_RETURN(std::string out, (*it)->Read(offset, max_bytes, max_offset));
+    if (!out.empty() || std::next(it) == segments_.end() ||
+        (*std::next(it))->base_offset() >= max_offset) {
+      return out;
+    }
+  }
 }
 
 absl::StatusOr<std::optional<Offset>> PartitionLog::OffsetForTimestamp(int64_t timestamp_ms) const {

@@ -9,12 +9,54 @@
 //   recovery-point-offset-checkpoint   everything below it was fsynced
 //   replication-offset-checkpoint      high watermark
 //   leader-epoch-checkpoint            epoch -> start offset
+//   cleaner-offset-checkpoint          log compaction's first dirty offset
 //
 // Segment lifecycle:
 //
 //   Create --> active (appends) --roll--> closed (read-only, indexes and
 //                 |                          |     data fsynced)
 //                 +--TruncateTo drops/cuts---+--retention--> deleted
+//                                            |
+//                                            +--Compact--> cleaned (closed,
+//                                                 with offset gaps; groups
+//                                                 of segments merged)
+//
+// Log compaction (Compact, cleanup.policy=compact), as Kafka's log cleaner:
+// only closed segments wholly below min(high watermark, active segment
+// base) and older than min.compaction.lag.ms are cleaned. The dirty part
+// starts at the cleaner checkpoint; an in-memory map key -> latest offset is
+// built over it (bounded by offset_map_max_bytes), then every segment from
+// the log start to the end of the mapped part is copied keeping a record
+// iff no later record has its key. Keyless records are dropped (invalid in
+// a compacted topic; brokers reject them at produce). Tombstones (null
+// values) get a delete horizon of now + delete.retention.ms stamped into
+// their batch the first time they are cleaned (KIP-534) and are dropped by
+// a later cleaning after it. Offsets never change: batches keep their base
+// offset and lastOffsetDelta, survivors their offset deltas; emptied
+// batches disappear, leaving gaps that reads skip. Control batches are kept
+// as they are. Consecutive segments whose sizes add up to at most
+// segment.bytes become one cleaned segment named after the first.
+//
+// The swap of a cleaned group is crash-safe:
+//   1. write B.log.cleaned (+ .index.cleaned, .timeindex.cleaned), fsync;
+//   2. rename the indexes, then the log, to *.swap; fsync the directory.
+//      B.log.swap existing is the commit point;
+//   3. write the cleaner checkpoint (first dirty offset) as the group's end;
+//   4. delete the group's other segments, newest first;
+//   5. rename the index .swap files, then B.log.swap, over B's files;
+//      fsync the directory.
+// Open accepts a gap between segments only below the cleaner checkpoint
+// and still calls any other gap (a lost segment) DataLoss.
+// Open rolls back or completes an interrupted swap: every *.cleaned file is
+// deleted (not committed); for a B.log.swap, the live segments whose base
+// lies in (B, last offset in the swap] are deleted, the cleaner checkpoint
+// is raised to the next segment's base, B's index files are
+// replaced by the .swap ones (or deleted and rebuilt when absent) and
+// B.log.swap renamed to B.log; index .swap files without a log .swap are
+// deleted. A group segment past the swap's last offset that a crash left
+// behind holds only superseded records: harmless, the next cleaning
+// removes them. Readers never see a half-swapped log: the segment list
+// changes under the log's exclusive lock after the files are in place.
 //
 // Durability: `flushed_offset()` is the durable prefix (everything below
 // it survived an fdatasync). Under FlushPolicy::kAlways an append returns
@@ -40,10 +82,14 @@
 // Thread-safety: all methods are thread-safe. Appends, truncation, roll and
 // retention take the log's lock exclusively; reads take it shared. fsyncs
 // run outside the log's lock, so appends continue while a flush is in
-// flight. One owner (the partition) is expected to sequence leader appends
+// flight. Compaction reads and writes without the log's lock (it touches
+// only closed segments) and takes it exclusively for the swap; a second
+// lock, taken first, keeps truncation and retention from removing segments
+// under it. One owner (the partition) is expected to sequence leader appends
 // against follower truncation.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -69,6 +115,34 @@ inline constexpr Offset kNoOffsetLimit{std::numeric_limits<int64_t>::max()};
 struct AppendResult {
   Offset first_offset;
   Offset last_offset;
+};
+
+// Where compaction stands (Kafka's LogToClean): bytes of closed,
+// cleanable segments before and after the first dirty offset.
+struct CleanableState {
+  Offset first_dirty{0};
+  // Segments below this offset may be cleaned (see Compact).
+  Offset first_uncleanable{0};
+  int64_t clean_bytes = 0;
+  int64_t dirty_bytes = 0;
+  // A cleaned batch's delete horizon has passed: tombstones are removable.
+  bool tombstones_due = false;
+  double dirty_ratio() const {
+    const int64_t total = clean_bytes + dirty_bytes;
+    return total == 0 ? 0.0 : static_cast<double>(dirty_bytes) / static_cast<double>(total);
+  }
+};
+
+struct CompactionStats {
+  int segments_before = 0;
+  int segments_after = 0;
+  int64_t bytes_read = 0;
+  int64_t bytes_written = 0;
+  int64_t records_kept = 0;
+  int64_t records_dropped = 0;
+  int64_t tombstones_dropped = 0;
+  // Everything below is now clean (the new cleaner checkpoint).
+  Offset cleaned_up_to{0};
 };
 
 class PartitionLog {
@@ -112,8 +186,19 @@ class PartitionLog {
   // Starts a new segment now (if the active one is not empty).
   absl::Status Roll();
   // Deletes closed segments past retention.ms / retention.bytes that lie
-  // wholly below the high watermark; returns how many.
+  // wholly below the high watermark, advancing the log start; returns how
+  // many. The first form uses the LogConfig's limits.
   absl::StatusOr<int> ApplyRetention();
+  absl::StatusOr<int> ApplyRetention(const RetentionLimits& limits);
+
+  // Log compaction (see the file comment). CleanableState reports the
+  // dirty ratio the caller compares with min.cleanable.dirty.ratio;
+  // Compact cleans whatever is dirty regardless of the ratio (zero
+  // segments touched when nothing is) and returns what it did. A failure
+  // while writing the cleaned copy leaves the log as it was; a failure
+  // during the swap fails the log (Open then finishes or undoes the swap).
+  absl::StatusOr<CleanableState> GetCleanableState(const CompactionConfig& config) const;
+  absl::StatusOr<CompactionStats> Compact(const CompactionConfig& config);
 
   // The high watermark is set by replication; it may not pass the log end.
   absl::Status SetHighWatermark(Offset offset);
@@ -141,7 +226,7 @@ class PartitionLog {
  private:
   PartitionLog(FileSystem& fs, const Clock& clock, std::string dir, LogConfig config,
                LeaderEpochCache epochs);
-  absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Recover() ABSL_EXCLUSIVE_LOCKS_REQUIRED(maintenance_mu_, mu_);
   absl::StatusOr<AppendResult> AppendLocked(std::string_view batch, const BatchHeader& h)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -160,11 +245,36 @@ class PartitionLog {
     return segments_.back()->next_offset();
   }
   int64_t NowMs() const { return absl::ToUnixMillis(clock_.Wall()); }
+  // Open's first step: finishes or rolls back an interrupted compaction
+  // swap (file comment).
+  absl::Status RecoverCompactionSwap();
+  // Segments [0, n) that compaction may touch, and the offset they end at.
+  std::pair<size_t, Offset> CleanableSegmentsLocked(const CompactionConfig& config,
+                                                    int64_t now_ms) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The offset at which segments_[i] ends (the next segment's base).
+  Offset SegmentEndLocked(size_t i) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  struct CleanedGroup;
+  // Writes the cleaned copy of `group` and swaps it in.
+  absl::Status SwapInCleaned(CleanedGroup& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(maintenance_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   FileSystem& fs_;
   const Clock& clock_;
   const std::string dir_;
   const LogConfig config_;
+
+  // Held by Compact, TruncateTo and ApplyRetention for their whole run, so
+  // no segment compaction reads is removed under it. Taken before mu_.
+  mutable absl::Mutex maintenance_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // TruncateTo calls waiting for maintenance_mu_: a running compaction
+  // gives up (Kafka aborts cleaning before truncating).
+  std::atomic<int> truncations_waiting_{0};
+  // First offset not yet cleaned (cleaner-offset-checkpoint).
+  Offset first_dirty_ ABSL_GUARDED_BY(maintenance_mu_){0};
+  // Earliest delete horizon stamped by a cleaning; -1 when none known.
+  // INT64_MAX when no tombstone is kept.
+  int64_t next_delete_horizon_ms_ ABSL_GUARDED_BY(maintenance_mu_) = -1;
 
   // Guards the segment list and all log state below. Readers share it.
   mutable absl::Mutex mu_;

@@ -10,6 +10,9 @@
 namespace fjord::storage {
 
 absl::StatusOr<Offset> PartitionLog::TruncateTo(Offset offset) {
+  truncations_waiting_.fetch_add(1);
+  absl::MutexLock maintenance(&maintenance_mu_);
+  truncations_waiting_.fetch_sub(1);
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(failure_);
   const Offset start = segments_.front()->base_offset();
@@ -23,7 +26,9 @@ absl::StatusOr<Offset> PartitionLog::TruncateTo(Offset offset) {
                              [](Offset o, const auto& seg) { return o < seg->base_offset(); });
   Segment& target = **std::prev(it);
   Offset new_end = target.base_offset();
-  if (offset > target.base_offset()) {
+  if (offset >= target.next_offset()) {
+    new_end = target.next_offset();  // In a compaction gap after its last batch.
+  } else if (offset > target.base_offset()) {
     absl::StatusOr<Offset> cut = target.BatchStart(offset);
     if (!cut.ok()) return Fail(cut.status());
     new_end = *cut;
@@ -56,6 +61,12 @@ absl::StatusOr<Offset> PartitionLog::TruncateTo(Offset offset) {
 }
 
 absl::StatusOr<int> PartitionLog::ApplyRetention() {
+  return ApplyRetention(RetentionLimits{.retention_ms = config_.retention_ms,
+                                        .retention_bytes = config_.retention_bytes});
+}
+
+absl::StatusOr<int> PartitionLog::ApplyRetention(const RetentionLimits& limits) {
+  absl::MutexLock maintenance(&maintenance_mu_);
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(failure_);
   const int64_t now_ms = NowMs();
@@ -66,10 +77,10 @@ absl::StatusOr<int> PartitionLog::ApplyRetention() {
     Segment& oldest = *segments_.front();
     if (oldest.next_offset() > high_watermark_) break;
     const bool by_bytes =
-        config_.retention_bytes >= 0 &&
-        total - static_cast<int64_t>(oldest.size_bytes()) >= config_.retention_bytes;
+        limits.retention_bytes >= 0 &&
+        total - static_cast<int64_t>(oldest.size_bytes()) >= limits.retention_bytes;
     const bool by_time =
-        config_.retention_ms >= 0 && oldest.max_timestamp() < now_ms - config_.retention_ms;
+        limits.retention_ms >= 0 && oldest.max_timestamp() < now_ms - limits.retention_ms;
     if (!by_bytes && !by_time) break;
     total -= oldest.size_bytes();
     if (absl::Status s = oldest.Delete(); !s.ok()) return Fail(s);

@@ -41,7 +41,12 @@ absl::StatusOr<std::unique_ptr<PartitionLog>> PartitionLog::Open(FileSystem& fs,
   ASSIGN_OR_RETURN(LeaderEpochCache epochs, LeaderEpochCache::Load(fs, dir));
   std::unique_ptr<PartitionLog> log(
       new PartitionLog(fs, clock, std::move(dir), std::move(config), std::move(epochs)));
+  absl::MutexLock maintenance(&log->maintenance_mu_);
   absl::MutexLock lock(&log->mu_);
+  RETURN_IF_ERROR(log->RecoverCompactionSwap());
+  ASSIGN_OR_RETURN(std::optional<Offset> first_dirty,
+                   ReadOffsetCheckpoint(log->fs_, log->dir_, kCleanerOffsetFile));
+  log->first_dirty_ = first_dirty.value_or(Offset(0));
   RETURN_IF_ERROR(log->Recover());
   return log;
 }
@@ -71,7 +76,14 @@ absl::Status PartitionLog::Recover() {
   std::vector<Segment*> scanned;
   for (size_t i = 0; i < bases.size(); ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<Segment> seg, Segment::Open(fs_, dir_, bases[i], now_ms));
-    if (!drop_rest && !segments_.empty() && segments_.back()->next_offset() != seg->base_offset()) {
+    // A gap before a segment below the cleaner checkpoint is what
+    // compaction left (the checkpoint is written before a swap); anywhere
+    // else a gap or an overlap is damage.
+    const bool compacted_gap =
+        segments_.empty() || (segments_.back()->next_offset() < seg->base_offset() &&
+                              seg->base_offset() <= first_dirty_);
+    if (!drop_rest && !segments_.empty() && !compacted_gap &&
+        segments_.back()->next_offset() != seg->base_offset()) {
       if (segments_.back()->next_offset() < recovery_point) {
         return absl::DataLossError(
             absl::StrCat(seg->log_path(), ": segment starts at offset ", seg->base_offset().value(),

@@ -67,9 +67,13 @@ absl::Status ParseRecord(std::string_view* in, Record* r) {
 }
 
 // Shared by ValidateBatch and DecodedBatch::Decode. `records` may be null
-// (validation only); `scratch` receives the decompressed section.
+// (validation only); `scratch` receives the decompressed section. With
+// `allow_offset_gaps`, offset deltas need only increase and stay within
+// lastOffsetDelta: what log compaction leaves (Kafka keeps a cleaned batch's
+// lastOffsetDelta and its survivors' deltas).
 absl::StatusOr<BatchHeader> CheckBatch(std::string_view bytes, const BatchLimits& limits,
-                                       std::string* scratch, std::vector<Record>* records) {
+                                       std::string* scratch, std::vector<Record>* records,
+                                       bool allow_offset_gaps) {
   ASSIGN_OR_RETURN(BatchHeader h, ParseBatchHeader(bytes));
   if (h.size_bytes() != bytes.size()) {
     return absl::InvalidArgumentError(absl::StrCat("batchLength ", h.batch_length, " says ",
@@ -112,18 +116,22 @@ absl::StatusOr<BatchHeader> CheckBatch(std::string_view bytes, const BatchLimits
     if (absl::Status s = ParseRecord(&section, r); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("record ", i, ": ", s.message()));
     }
-    if (r->offset_delta != expected_delta) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "record ", i, " has offsetDelta ", r->offset_delta, ", expected ", expected_delta));
+    const bool in_order = allow_offset_gaps ? (r->offset_delta >= expected_delta &&
+                                               r->offset_delta <= h.last_offset_delta)
+                                            : r->offset_delta == expected_delta;
+    if (!in_order) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("record ", i, " has offsetDelta ", r->offset_delta, ", expected ",
+                       allow_offset_gaps ? "at least " : "", expected_delta));
     }
-    ++expected_delta;
+    expected_delta = r->offset_delta + 1;
   }
   if (!section.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("recordCount ", h.record_count, " but ",
                                                    section.size(),
                                                    " bytes of further records follow"));
   }
-  if (h.record_count > 0 && h.last_offset_delta != h.record_count - 1) {
+  if (!allow_offset_gaps && h.record_count > 0 && h.last_offset_delta != h.record_count - 1) {
     return absl::InvalidArgumentError(absl::StrCat("lastOffsetDelta ", h.last_offset_delta,
                                                    " does not match recordCount ", h.record_count));
   }
@@ -185,7 +193,7 @@ uint32_t ComputeBatchCrc(std::string_view batch) {
 
 absl::StatusOr<BatchHeader> ValidateBatch(std::string_view bytes, const BatchLimits& limits) {
   std::string scratch;
-  return CheckBatch(bytes, limits, &scratch, nullptr);
+  return CheckBatch(bytes, limits, &scratch, nullptr, /*allow_offset_gaps=*/false);
 }
 
 absl::StatusOr<DecodedBatch> DecodedBatch::Decode(std::string_view bytes,
@@ -194,12 +202,14 @@ absl::StatusOr<DecodedBatch> DecodedBatch::Decode(std::string_view bytes,
   std::string scratch;
   ASSIGN_OR_RETURN(BatchHeader header, ParseBatchHeader(bytes));
   if (header.compression() == Compression::kNone) {
-    ASSIGN_OR_RETURN(d.header_, CheckBatch(bytes, limits, &scratch, &d.records_));
+    ASSIGN_OR_RETURN(d.header_, CheckBatch(bytes, limits, &scratch, &d.records_,
+                                           /*allow_offset_gaps=*/true));
     return d;
   }
   // Decompress into the vector the records will point into: validate once
   // to learn the section, then parse the owned copy.
-  ASSIGN_OR_RETURN(d.header_, CheckBatch(bytes, limits, &scratch, nullptr));
+  ASSIGN_OR_RETURN(d.header_,
+                   CheckBatch(bytes, limits, &scratch, nullptr, /*allow_offset_gaps=*/true));
   d.decompressed_.assign(scratch.begin(), scratch.end());
   std::string_view section(d.decompressed_.data(), d.decompressed_.size());
   d.records_.resize(d.header_.record_count);

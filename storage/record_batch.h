@@ -11,7 +11,8 @@
 //       16     1  magic                 = 2
 //       17     4  crc                   CRC32C of bytes [21, end)
 //       21     2  attributes            bits 0-2 codec, 3 timestampType,
-//                                       4 isTransactional, 5 isControl
+//                                       4 isTransactional, 5 isControl,
+//                                       6 hasDeleteHorizonMs (KIP-534)
 //       23     4  lastOffsetDelta
 //       27     8  baseTimestamp
 //       35     8  maxTimestamp
@@ -55,6 +56,10 @@ inline constexpr int16_t kCompressionMask = 0x07;
 inline constexpr int16_t kTimestampTypeBit = 0x08;
 inline constexpr int16_t kTransactionalBit = 0x10;
 inline constexpr int16_t kControlBit = 0x20;
+// Set by log compaction on a batch holding tombstones: baseTimestamp is then
+// the delete horizon (ms) after which they may be removed, and record
+// timestamp deltas are relative to it (KIP-534).
+inline constexpr int16_t kDeleteHorizonBit = 0x40;
 inline constexpr int64_t kNoTimestamp = -1;
 inline constexpr int32_t kNoSequence = -1;
 
@@ -85,6 +90,7 @@ struct BatchHeader {
   }
   bool is_transactional() const { return attributes & kTransactionalBit; }
   bool is_control() const { return attributes & kControlBit; }
+  bool has_delete_horizon() const { return attributes & kDeleteHorizonBit; }
   Offset last_offset() const { return base_offset + last_offset_delta; }
   Offset next_offset() const { return last_offset() + 1; }
   // Whole batch on the wire / on disk.
@@ -133,7 +139,10 @@ uint32_t ComputeBatchCrc(std::string_view batch);
 // the records present, offset deltas 0,1,2,... ending at lastOffsetDelta.
 absl::StatusOr<BatchHeader> ValidateBatch(std::string_view bytes, const BatchLimits& limits);
 
-// A validated batch with its records decoded. Records point into the
+// A validated batch with its records decoded. Unlike ValidateBatch it
+// accepts what log compaction leaves: offset deltas with gaps (increasing,
+// at most lastOffsetDelta) and fewer records than lastOffsetDelta + 1.
+// Records point into the
 // caller's bytes (uncompressed) or into this object's buffer (compressed),
 // so it must outlive neither; it is movable.
 class DecodedBatch {

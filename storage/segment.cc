@@ -10,8 +10,9 @@
 namespace fjord::storage {
 namespace {
 
-std::string PathOf(const std::string& dir, Offset base, const char* ext) {
-  return absl::StrCat(dir, "/", Segment::FileName(base, ext));
+std::string PathOf(const std::string& dir, Offset base, const char* ext,
+                   const std::string& suffix = "") {
+  return absl::StrCat(dir, "/", Segment::FileName(base, ext), suffix);
 }
 
 }  // namespace
@@ -21,11 +22,12 @@ std::string Segment::FileName(Offset base, const char* extension) {
 }
 
 Segment::Segment(FileSystem& fs, std::string dir, Offset base, std::shared_ptr<File> log,
-                 SegmentIndex index, int64_t now_ms)
+                 SegmentIndex index, int64_t now_ms, std::string suffix)
     : fs_(fs),
       dir_(std::move(dir)),
       base_(base),
-      log_path_(PathOf(dir_, base, ".log")),
+      suffix_(std::move(suffix)),
+      log_path_(PathOf(dir_, base, ".log", suffix_)),
       log_(std::move(log)),
       index_(std::move(index)),
       next_(base),
@@ -41,6 +43,19 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(FileSystem& fs, const s
   RETURN_IF_ERROR(index.Reset());
   return std::unique_ptr<Segment>(
       new Segment(fs, dir, base, std::move(log), std::move(index), now_ms));
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::CreateWithSuffix(FileSystem& fs,
+                                                                   const std::string& dir,
+                                                                   Offset base, int64_t now_ms,
+                                                                   const std::string& suffix) {
+  ASSIGN_OR_RETURN(std::unique_ptr<File> log,
+                   fs.Open(PathOf(dir, base, ".log", suffix), OpenMode::kCreateTruncate));
+  ASSIGN_OR_RETURN(SegmentIndex index, SegmentIndex::Open(fs, PathOf(dir, base, ".index", suffix),
+                                                          PathOf(dir, base, ".timeindex", suffix)));
+  RETURN_IF_ERROR(index.Reset());
+  return std::unique_ptr<Segment>(
+      new Segment(fs, dir, base, std::move(log), std::move(index), now_ms, suffix));
 }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(FileSystem& fs, const std::string& dir,
@@ -78,10 +93,11 @@ absl::Status Segment::LoadClean(int64_t index_interval_bytes) {
     std::string first(kBatchHeaderSize, '\0');
     ASSIGN_OR_RETURN(size_t n, log_->ReadAt(0, first.size(), first.data()));
     absl::StatusOr<BatchHeader> h0 = DecodeBatchHeader(std::string_view(first.data(), n));
-    if (h0.ok() && h0->base_offset == base_) {
+    if (h0.ok() && h0->base_offset >= base_) {
       max_timestamp_ = index_.max_indexed_timestamp();
       ScanOptions options{.from_position = static_cast<uint64_t>(last.position),
                           .expected_base = base_ + last.relative_offset,
+                          .allow_offset_gaps = true,
                           .chunk_bytes = 64 << 10};
       next_ = base_ + last.relative_offset;
       ASSIGN_OR_RETURN(ScanEnd end,
@@ -114,7 +130,7 @@ absl::Status Segment::Recover(Offset recovery_point, int64_t index_interval_byte
   next_ = base_;
   size_ = 0;
   max_timestamp_ = -1;
-  ScanOptions options{.expected_base = base_, .verify_crc = true};
+  ScanOptions options{.expected_base = base_, .allow_offset_gaps = true, .verify_crc = true};
   ASSIGN_OR_RETURN(
       ScanEnd end,
       ScanBatches(*log_, options, [&](uint64_t pos, const BatchHeader& h) -> absl::StatusOr<bool> {
@@ -147,7 +163,9 @@ absl::StatusOr<std::pair<uint64_t, BatchHeader>> Segment::FindBatch(Offset offse
   if (offset >= next_) return absl::NotFoundError("offset past segment end");
   const int32_t relative = offset < base_ ? 0 : static_cast<int32_t>(offset - base_);
   ASSIGN_OR_RETURN(const int32_t from, index_.LookupPosition(relative));
-  ScanOptions options{.from_position = static_cast<uint64_t>(from), .chunk_bytes = 16 << 10};
+  ScanOptions options{.from_position = static_cast<uint64_t>(from),
+                      .allow_offset_gaps = true,
+                      .chunk_bytes = 16 << 10};
   std::optional<std::pair<uint64_t, BatchHeader>> found;
   ASSIGN_OR_RETURN(ScanEnd end,
                    ScanBatches(*log_, options, [&](uint64_t pos, const BatchHeader& h) {
@@ -171,7 +189,8 @@ absl::StatusOr<Offset> Segment::BatchStart(Offset offset) const {
 absl::StatusOr<std::string> Segment::Read(Offset offset, size_t max_bytes,
                                           Offset max_offset) const {
   std::string out;
-  if (offset >= next_) return out;
+  // Empty also when compaction emptied it and `offset` is below its base.
+  if (offset >= next_ || empty()) return out;
   ASSIGN_OR_RETURN(auto found, FindBatch(offset));
   const auto& [position, first] = found;
   if (first.base_offset >= max_offset) return out;
@@ -199,7 +218,9 @@ absl::StatusOr<std::optional<Offset>> Segment::FindOffsetForTimestamp(int64_t ti
   if (before >= 0) {
     ASSIGN_OR_RETURN(from, index_.LookupPosition(before));
   }
-  ScanOptions options{.from_position = static_cast<uint64_t>(from), .chunk_bytes = 64 << 10};
+  ScanOptions options{.from_position = static_cast<uint64_t>(from),
+                      .allow_offset_gaps = true,
+                      .chunk_bytes = 64 << 10};
   std::optional<Offset> found;
   ASSIGN_OR_RETURN(ScanEnd end, ScanBatches(*log_, options, [&](uint64_t, const BatchHeader& h) {
                      if (h.max_timestamp < timestamp_ms) return true;
@@ -226,7 +247,7 @@ absl::Status Segment::TruncateTo(Offset offset, int64_t index_interval_bytes) {
   max_timestamp_ = -1;
   ASSIGN_OR_RETURN(
       ScanEnd end,
-      ScanBatches(*log_, {.expected_base = base_},
+      ScanBatches(*log_, {.expected_base = base_, .allow_offset_gaps = true},
                   [&](uint64_t pos, const BatchHeader& h) -> absl::StatusOr<bool> {
                     RETURN_IF_ERROR(index_.OnBatch(static_cast<int32_t>(h.base_offset - base_),
                                                    static_cast<int32_t>(pos), h.max_timestamp,
@@ -251,7 +272,8 @@ absl::Status Segment::Close() {
 
 absl::Status Segment::Delete() {
   RETURN_IF_ERROR(fs_.Unlink(log_path_));
-  return index_.Unlink(fs_, PathOf(dir_, base_, ".index"), PathOf(dir_, base_, ".timeindex"));
+  return index_.Unlink(fs_, PathOf(dir_, base_, ".index", suffix_),
+                       PathOf(dir_, base_, ".timeindex", suffix_));
 }
 
 }  // namespace fjord::storage

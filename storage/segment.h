@@ -7,9 +7,15 @@
 //   NNNNNNNNNNNNNNNNNNNN.index      sparse offset index
 //   NNNNNNNNNNNNNNNNNNNN.timeindex  sparse time index
 //
-// Invariants of a .log file: the first batch's baseOffset is the segment's
-// base offset; each next batch starts at the previous batch's lastOffset+1;
-// positions fit in int32 (segment.bytes < 2 GiB).
+// Invariants of a .log file: the first batch's baseOffset is at least the
+// segment's base offset and each next batch starts after the previous
+// batch's lastOffset (equal to the base, and at lastOffset+1, unless log
+// compaction removed batches: Kafka's offset gaps); positions fit in int32
+// (segment.bytes < 2 GiB).
+//
+// Log compaction (partition_log.h) writes a cleaned segment under the same
+// names with a ".cleaned" suffix (NNN.log.cleaned, ...) through
+// CreateCleaned(), then renames them into place.
 //
 // What a crash can leave, and how the two load paths treat it:
 // - Recover() (segments at or after the recovery point): any suffix of the
@@ -48,6 +54,12 @@ class Segment {
   // Creates empty files (truncating leftovers) for a new segment.
   static absl::StatusOr<std::unique_ptr<Segment>> Create(FileSystem& fs, const std::string& dir,
                                                          Offset base, int64_t now_ms);
+  // A new segment whose three files carry `suffix` after their extension
+  // (log compaction's "NNN.log.cleaned"); see the class comment.
+  static absl::StatusOr<std::unique_ptr<Segment>> CreateWithSuffix(FileSystem& fs,
+                                                                   const std::string& dir,
+                                                                   Offset base, int64_t now_ms,
+                                                                   const std::string& suffix);
   // Opens an existing segment's files; call LoadClean() or Recover() next.
   static absl::StatusOr<std::unique_ptr<Segment>> Open(FileSystem& fs, const std::string& dir,
                                                        Offset base, int64_t now_ms);
@@ -105,7 +117,7 @@ class Segment {
 
  private:
   Segment(FileSystem& fs, std::string dir, Offset base, std::shared_ptr<File> log,
-          SegmentIndex index, int64_t now_ms);
+          SegmentIndex index, int64_t now_ms, std::string suffix = "");
   // Finds the first batch whose last offset >= `offset`: its position and
   // header. NotFound when there is none.
   absl::StatusOr<std::pair<uint64_t, BatchHeader>> FindBatch(Offset offset) const;
@@ -115,6 +127,7 @@ class Segment {
   FileSystem& fs_;
   const std::string dir_;
   const Offset base_;
+  const std::string suffix_;
   const std::string log_path_;
   std::shared_ptr<File> log_;
   SegmentIndex index_;

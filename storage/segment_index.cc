@@ -78,11 +78,15 @@ absl::Status SegmentIndex::OnBatch(int32_t relative_offset, int32_t position, in
   RETURN_IF_ERROR(EnsureResident());
   max_timestamp_ = std::max(max_timestamp_, max_timestamp);
   if (offsets_.empty() || bytes_since_entry_ >= index_interval_bytes) {
+    // The first entry is always (0, 0), also when log compaction left the
+    // first batch starting after the segment's base: every offset of the
+    // segment is at or after byte 0.
+    const int32_t indexed = offsets_.empty() ? 0 : relative_offset;
     char buf[kOffsetIndexEntrySize];
-    StoreBe32(buf, static_cast<uint32_t>(relative_offset));
+    StoreBe32(buf, static_cast<uint32_t>(indexed));
     StoreBe32(buf + 4, static_cast<uint32_t>(position));
     RETURN_IF_ERROR(offset_file_->Append(std::string_view(buf, sizeof(buf))));
-    offsets_.push_back({relative_offset, position});
+    offsets_.push_back({indexed, position});
     bytes_since_entry_ = 0;
     if (max_timestamp_ > max_indexed_timestamp()) {
       RETURN_IF_ERROR(AppendTime(max_timestamp_, relative_offset));

@@ -7,7 +7,9 @@
 //      every Ready being synced), time until another node commits an entry,
 //      restart it; p50/p99 over --kills runs.
 //   bazel run --config=opt //raft/tools:raft_bench -- [--entries=50000 --kills=50]
+//     [--window=4096] [--latency-rate=N (default: half the measured rate)]
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -158,10 +160,16 @@ double Throughput(RaftNode& leader, int count, int window) {
   return (count - failed) / seconds;
 }
 
-// Proposes at `rate`/s for `duration`; returns latencies in ms.
+// Proposes at `rate`/s for `duration`; returns the latencies in ms of every
+// proposal answered within 10 s of the last one (all of them, normally: the
+// slowest are the tail we measure, so the wait is for every answer).
 std::vector<double> Latencies(RaftNode& leader, double rate, absl::Duration duration) {
-  absl::Mutex mu;
-  std::vector<double> latencies;
+  struct Samples {
+    absl::Mutex mu;
+    std::vector<double> ms ABSL_GUARDED_BY(mu);
+    int answered ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto samples = std::make_shared<Samples>();  // Late answers must find it alive.
   int sent = 0;
   const std::string payload(1024, 'x');
   const absl::Time start = absl::Now();
@@ -170,17 +178,23 @@ std::vector<double> Latencies(RaftNode& leader, double rate, absl::Duration dura
     if (absl::Now() < due) absl::SleepFor(due - absl::Now());
     const absl::Time t0 = absl::Now();
     ++sent;
-    leader.Propose(payload, [&, t0](absl::StatusOr<LogIndex> r) {
-      absl::MutexLock lock(&mu);
-      if (r.ok()) latencies.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+    leader.Propose(payload, [samples, t0](absl::StatusOr<LogIndex> r) {
+      absl::MutexLock lock(&samples->mu);
+      ++samples->answered;
+      if (r.ok()) samples->ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
     });
   }
-  absl::MutexLock lock(&mu);
-  auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return latencies.size() >= static_cast<size_t>(sent) * 99 / 100;
-  };
-  mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(10));
-  return latencies;
+  absl::MutexLock lock(&samples->mu);
+  auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(samples->mu) { return samples->answered >= sent; };
+  if (!samples->mu.AwaitWithTimeout(absl::Condition(&all), absl::Seconds(10))) {
+    std::fprintf(stderr, "%d of %d proposals unanswered after 10 s\n", sent - samples->answered,
+                 sent);
+  }
+  if (static_cast<int>(samples->ms.size()) < samples->answered) {
+    std::fprintf(stderr, "%d proposals failed\n",
+                 samples->answered - static_cast<int>(samples->ms.size()));
+  }
+  return samples->ms;
 }
 
 // Stops the leader; returns ms until another node commits a new entry.
@@ -191,13 +205,18 @@ double Failover(Cluster& c) {
   while (true) {
     NodeId leader = c.Leader();
     if (leader != kNoNode && leader != old) {
-      absl::Notification done;
-      bool ok = false;
-      c.node(leader).Propose("probe", [&](absl::StatusOr<LogIndex> r) {
-        ok = r.ok();
-        done.Notify();
+      // The callback may run after we stop waiting (a loaded box): it owns
+      // its state, or a late answer would notify a dead Notification.
+      struct Probe {
+        absl::Notification done;
+        std::atomic<bool> ok{false};
+      };
+      auto probe = std::make_shared<Probe>();
+      c.node(leader).Propose("probe", [probe](absl::StatusOr<LogIndex> r) {
+        probe->ok = r.ok();
+        probe->done.Notify();
       });
-      if (done.WaitForNotificationWithTimeout(absl::Seconds(5)) && ok) break;
+      if (probe->done.WaitForNotificationWithTimeout(absl::Seconds(5)) && probe->ok) break;
     }
     absl::SleepFor(absl::Milliseconds(1));
     if (absl::Now() - killed > absl::Seconds(30)) {
@@ -214,11 +233,13 @@ int Main(int argc, char** argv) {
   int entries = 50'000;
   int kills = 50;
   int window = 4096;
+  double latency_rate = 0;  // Entries/s for the latency phase; 0 = half the measured rate.
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--entries=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &entries);
     if (a.rfind("--kills=", 0) == 0) (void)absl::SimpleAtoi(a.substr(8), &kills);
     if (a.rfind("--window=", 0) == 0) (void)absl::SimpleAtoi(a.substr(9), &window);
+    if (a.rfind("--latency-rate=", 0) == 0) (void)absl::SimpleAtod(a.substr(15), &latency_rate);
   }
   const char* tmp = std::getenv("TMPDIR");
   Cluster cluster(std::filesystem::path(tmp ? tmp : "/tmp") / "fjord_raft_bench");
@@ -227,8 +248,9 @@ int Main(int argc, char** argv) {
   const double rate = Throughput(cluster.node(leader), entries, window);
   std::printf("throughput: %.0f committed 1 KiB entries/s (%d entries, window %d)\n", rate, entries,
               window);
-  const std::vector<double> lat = Latencies(cluster.node(leader), rate / 2, absl::Seconds(5));
-  std::printf("latency at %.0f entries/s: p50 %.2f ms, p99 %.2f ms (%zu samples)\n", rate / 2,
+  if (latency_rate <= 0) latency_rate = rate / 2;
+  const std::vector<double> lat = Latencies(cluster.node(leader), latency_rate, absl::Seconds(5));
+  std::printf("latency at %.0f entries/s: p50 %.2f ms, p99 %.2f ms (%zu samples)\n", latency_rate,
               Percentile(lat, 0.50), Percentile(lat, 0.99), lat.size());
   std::vector<double> failovers;
   for (int i = 0; i < kills; ++i) failovers.push_back(Failover(cluster));

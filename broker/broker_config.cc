@@ -209,6 +209,20 @@ absl::StatusOr<BrokerConfig> BrokerConfig::FromProperties(
        }},
       {"log.segment.bytes",
        [&](auto& k, auto& v) { return ParseInt(k, v, int64_t{1024}, &c.log_segment_bytes); }},
+      {"log.cleaner.enable",
+       [&](auto& k, auto& v) {
+         if (v != "true" && v != "false") {
+           return absl::InvalidArgumentError(absl::StrCat(k, "=", v, ": true or false"));
+         }
+         c.log_cleaner_enable = v == "true";
+         return absl::OkStatus();
+       }},
+      {"log.cleaner.backoff.ms",
+       [&](auto& k, auto& v) { return ParseInt(k, v, int64_t{1}, &c.log_cleaner_backoff_ms); }},
+      {"log.retention.check.interval.ms",
+       [&](auto& k, auto& v) {
+         return ParseInt(k, v, int64_t{1}, &c.log_retention_check_interval_ms);
+       }},
       {"replica.fetch.max.bytes",
        [&](auto& k, auto& v) { return ParseInt(k, v, 1, &c.replica_fetch_max_bytes); }},
       {"replica.fetch.response.max.bytes",
@@ -306,6 +320,9 @@ BrokerServerOptions BrokerConfig::ToServerOptions() const {
   o.replica.batch_limits.max_batch_bytes = static_cast<size_t>(message_max_bytes);
   o.log.batch_limits.max_batch_bytes = static_cast<size_t>(message_max_bytes);
   o.log.segment_bytes = log_segment_bytes;
+  o.cleaner.enable = log_cleaner_enable;
+  o.cleaner.backoff = absl::Milliseconds(log_cleaner_backoff_ms);
+  o.cleaner.retention_check_interval = absl::Milliseconds(log_retention_check_interval_ms);
   if (log_flush_policy == "relaxed") {
     o.replica.durability = DurabilityMode::kRelaxed;
     o.log.flush_policy = storage::FlushPolicy::kNever;

@@ -9,7 +9,8 @@
 // default | relaxed = page cache, HW on log end offsets), log.segment.bytes,
 // replica.fetch.max.bytes, replica.fetch.response.max.bytes,
 // socket.request.max.bytes, broker.heartbeat.interval.ms, broker.rack,
-// metrics.listen (host:port of /metrics), log.level.
+// metrics.listen (host:port of /metrics), log.level, log.cleaner.enable,
+// log.cleaner.backoff.ms, log.retention.check.interval.ms.
 // auto.create.topics.enable (default true, as Kafka): a Metadata request
 // that allows it creates an unknown topic with num.partitions and
 // default.replication.factor (capped at the registered brokers by the
@@ -87,6 +88,10 @@ struct BrokerConfig {
   int32_t message_max_bytes = 1048588;
   std::string log_flush_policy = "always";
   int64_t log_segment_bytes = int64_t{1} << 30;
+  // The log cleaner (broker/log_cleaner.h).
+  bool log_cleaner_enable = true;
+  int64_t log_cleaner_backoff_ms = 15000;
+  int64_t log_retention_check_interval_ms = 300000;
   int32_t replica_fetch_max_bytes = 1048576;
   int32_t replica_fetch_response_max_bytes = 10485760;
   int32_t socket_request_max_bytes = 104857600;

@@ -79,6 +79,20 @@ BrokerMetrics::BrokerMetrics() : registry_(std::make_shared<prometheus::Registry
                         .Help("Partition log flush rounds (fdatasync of unsynced files)")
                         .Register(*registry_)
                         .Add({}, buckets);
+  cleaner_runs_ = &prometheus::BuildCounter()
+                       .Name("fjord_broker_log_cleaner_runs_total")
+                       .Help("Partition compactions run by the log cleaner")
+                       .Register(*registry_)
+                       .Add({});
+  cleaner_bytes_ = &prometheus::BuildCounter()
+                        .Name("fjord_broker_log_cleaner_bytes_cleaned_total")
+                        .Help("Log bytes read (and rewritten) by the log cleaner")
+                        .Register(*registry_)
+                        .Add({});
+  dirty_ratio_ = &prometheus::BuildGauge()
+                      .Name("fjord_broker_log_cleaner_dirty_ratio")
+                      .Help("Dirty bytes / cleanable bytes of each compacted partition")
+                      .Register(*registry_);
 }
 
 absl::Status BrokerMetrics::Serve(const std::string& bind) {
@@ -145,6 +159,17 @@ void BrokerMetrics::Collect(const ReplicaManager& replicas) {
 
 std::string BrokerMetrics::Render() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void BrokerMetrics::OnDirtyRatio(const std::string& topic, int32_t partition, double ratio) {
+  dirty_ratio_->Add({{"topic", topic}, {"partition", std::to_string(partition)}}).Set(ratio);
+}
+
+void BrokerMetrics::OnLogCleaned(const std::string& topic, int32_t partition, int64_t bytes_read,
+                                 int64_t bytes_written) {
+  (void)topic, (void)partition, (void)bytes_written;
+  cleaner_runs_->Increment();
+  cleaner_bytes_->Increment(static_cast<double>(bytes_read));
 }
 
 }  // namespace fjord::broker

@@ -13,6 +13,8 @@
 //   fjord_broker_log_size_bytes
 //   fjord_broker_log_flush_latency_seconds   histogram of flush rounds
 //                                            (fdatasync; group commit shares)
+//   fjord_broker_log_cleaner_runs_total, fjord_broker_log_cleaner_bytes_cleaned_total
+//   fjord_broker_log_cleaner_dirty_ratio{topic,partition}   (compacted topics)
 //
 // Request metrics update on handler threads (prometheus-cpp metrics are
 // thread-safe); partition gauges update in Collect(), called periodically.
@@ -42,6 +44,10 @@ class BrokerMetrics final : public RequestObserver, public storage::FlushObserve
   void OnRequest(Rpc rpc, absl::Duration latency, int64_t records, int64_t bytes) override;
   // Every partition log's flush rounds (BrokerServerOptions.log.flush_observer).
   void OnFlush(absl::Duration latency) override;
+  // The log cleaner (log_cleaner.h).
+  void OnDirtyRatio(const std::string& topic, int32_t partition, double ratio) override;
+  void OnLogCleaned(const std::string& topic, int32_t partition, int64_t bytes_read,
+                    int64_t bytes_written) override;
   // Recomputes the partition gauges from `replicas`.
   void Collect(const ReplicaManager& replicas);
   // The text exposition (tests).
@@ -66,6 +72,9 @@ class BrokerMetrics final : public RequestObserver, public storage::FlushObserve
   prometheus::Gauge* max_lag_;
   prometheus::Gauge* log_size_;
   prometheus::Histogram* flush_latency_;
+  prometheus::Counter* cleaner_runs_;
+  prometheus::Counter* cleaner_bytes_;
+  prometheus::Family<prometheus::Gauge>* dirty_ratio_;
   double shrinks_seen_ = 0;  // Collect() thread only.
   double expands_seen_ = 0;
 };

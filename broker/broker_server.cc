@@ -67,6 +67,9 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerServerOp
     return absl::UnavailableError(absl::StrCat("cannot listen on ", o.host, ":", o.port));
   }
   server->ticker_ = std::thread([s = server.get()] { s->TickLoop(); });
+  server->cleaner_ = std::make_unique<LogCleaner>(server->replicas_, server->metadata_, clock,
+                                                  o.cleaner, o.observer);
+  server->cleaner_->Start();
   server->groups_->Start();
   spdlog::info("broker {} serving on {}:{} (log.dirs {})", o.id.value(), o.host, server->port_,
                o.log_dir);
@@ -129,6 +132,7 @@ void BrokerServer::Shutdown() {
   purgatory_.ExpireDue();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   ticker_.join();
+  if (cleaner_ != nullptr) cleaner_->Stop();
   replicas_.CloseAll();
   spdlog::info("broker {} stopped", options_.id.value());
 }

@@ -29,6 +29,7 @@
 #include "broker/group/coordinator.h"
 #include "broker/group/group_service.h"
 #include "broker/image_applier.h"
+#include "broker/log_cleaner.h"
 #include "broker/metadata_cache.h"
 #include "broker/purgatory.h"
 #include "broker/replica_fetcher.h"
@@ -67,6 +68,8 @@ struct BrokerServerOptions {
   // The consumer-group coordinator (GroupService on the same listener);
   // `local` and `listener_name` are filled from the fields above.
   group::CoordinatorOptions group;
+  // Log compaction and retention (log.cleaner.*, log.retention.check.interval.ms).
+  LogCleanerOptions cleaner;
 };
 
 class BrokerServer {
@@ -118,6 +121,7 @@ class BrokerServer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::thread ticker_;
+  std::unique_ptr<LogCleaner> cleaner_;
 };
 
 }  // namespace fjord::broker

@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,8 +35,18 @@ std::string Runfile(const std::string& path) {
 }
 
 pid_t SpawnProcess(const std::vector<std::string>& args, const std::string& log_path) {
+  // A child started from the main thread dies with the test process, so a
+  // crashed or killed test leaves no cluster behind. (The death signal fires
+  // when the forking *thread* exits, so children of other threads are left to
+  // the test's own cleanup.)
+  const pid_t parent = getpid();
+  const bool from_main_thread = syscall(SYS_gettid) == parent;
   const pid_t pid = fork();
   if (pid == 0) {
+    if (from_main_thread) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);  // the test died before prctl
+    }
     if (!log_path.empty()) {
       const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {

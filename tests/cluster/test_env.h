@@ -18,7 +18,8 @@ std::string Runfile(const std::string& path);
 
 // Starts `args[0]` with `args` as its argv and returns its pid. With a
 // `log_path`, the child's stdout and stderr are appended to that file;
-// otherwise they are inherited.
+// otherwise they are inherited. Children started from the main thread get
+// SIGKILL when the test process dies (PR_SET_PDEATHSIG).
 pid_t SpawnProcess(const std::vector<std::string>& args, const std::string& log_path = "");
 
 // SpawnProcess, then waits for the child: its exit code, or -1 if a signal

@@ -156,6 +156,15 @@ class RaftNodeTest : public ::testing::Test {
   // Options of the nodes SetUp starts (derived fixtures change them).
   absl::Duration request_timeout_ = absl::Seconds(10);
   bool fail_fast_ = false;
+  bool WaitUntilNotLeader(NodeId id) {
+    const absl::Time deadline = absl::Now() + kWaitMax;
+    while (absl::Now() < deadline) {
+      if (nodes_[id]->status().role != Role::kLeader) return true;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return false;
+  }
+
   std::filesystem::path root_;
   LocalNetwork net_;
   std::map<NodeId, std::unique_ptr<ListStateMachine>> sms_;
@@ -255,35 +264,39 @@ TEST_F(RaftNodeTest, ProposeReportsTheAppendedIndexBeforeCompletion) {
   EXPECT_FALSE(appended_called);
 }
 
-// Proposes on an isolated leader; returns what `done` got (bounded wait).
-// The callbacks own their state: `done` may run after this returns.
-absl::StatusOr<LogIndex> ProposeOnIsolated(RaftNode& node, absl::Duration wait,
-                                           std::optional<LogIndex>* appended) {
-  struct Outcome {
-    absl::Mutex mu;
-    std::optional<LogIndex> appended ABSL_GUARDED_BY(mu);
-    absl::StatusOr<LogIndex> result ABSL_GUARDED_BY(mu) = absl::UnknownError("no answer");
-    absl::Notification done;
-  };
-  auto outcome = std::make_shared<Outcome>();
+// A proposal in flight. The callbacks own it: `done` may run after the test
+// stops waiting (at request_timeout or when the node stops).
+struct Pending {
+  absl::Mutex mu;
+  std::optional<LogIndex> appended ABSL_GUARDED_BY(mu);
+  std::optional<absl::StatusOr<LogIndex>> result ABSL_GUARDED_BY(mu);
+
+  bool WaitAppended(absl::Duration wait) {
+    absl::MutexLock lock(&mu);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return appended.has_value(); };
+    return mu.AwaitWithTimeout(absl::Condition(&ready), wait);
+  }
+  std::optional<absl::StatusOr<LogIndex>> WaitResult(absl::Duration wait) {
+    absl::MutexLock lock(&mu);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return result.has_value(); };
+    mu.AwaitWithTimeout(absl::Condition(&ready), wait);
+    return result;
+  }
+};
+
+std::shared_ptr<Pending> ProposeTracked(RaftNode& node, const std::string& data) {
+  auto p = std::make_shared<Pending>();
   node.Propose(
-      "stranded",
-      [outcome](LogIndex index, Term) {
-        absl::MutexLock lock(&outcome->mu);
-        outcome->appended = index;
+      data,
+      [p](LogIndex index, Term) {
+        absl::MutexLock lock(&p->mu);
+        p->appended = index;
       },
-      [outcome](absl::StatusOr<LogIndex> r) {
-        {
-          absl::MutexLock lock(&outcome->mu);
-          outcome->result = std::move(r);
-        }
-        outcome->done.Notify();
+      [p](absl::StatusOr<LogIndex> r) {
+        absl::MutexLock lock(&p->mu);
+        p->result = std::move(r);
       });
-  const bool answered = outcome->done.WaitForNotificationWithTimeout(wait);
-  absl::MutexLock lock(&outcome->mu);
-  *appended = outcome->appended;
-  if (!answered) return absl::DeadlineExceededError("test: no answer within the wait");
-  return outcome->result;
+  return p;
 }
 
 class FailFastRaftNodeTest : public RaftNodeTest {
@@ -301,14 +314,15 @@ TEST_F(FailFastRaftNodeTest, AProposalStrandedByLeadershipLossFailsAtOnce) {
   // Cut off, the leader appends but cannot commit; CheckQuorum makes it step
   // down within an election timeout (10 ticks of 10 ms) or so.
   net_.SetIsolated(leader, true);
-  std::optional<LogIndex> appended;
-  absl::StatusOr<LogIndex> r = ProposeOnIsolated(*nodes_[leader], kWaitMax, &appended);
-  ASSERT_TRUE(appended.has_value()) << "the isolated leader did not append";
-  ASSERT_FALSE(r.ok()) << "a cut-off leader committed";
-  EXPECT_EQ(ToErrorCode(r.status()), v1::NOT_LEADER_OR_FOLLOWER)
-      << r.status() << " (request_timeout is 5 minutes: this must be the leadership loss)";
-  EXPECT_NE(r.status().message().find("outcome unknown"), std::string::npos) << r.status();
-  EXPECT_NE(nodes_[leader]->status().role, Role::kLeader);
+  std::shared_ptr<Pending> p = ProposeTracked(*nodes_[leader], "stranded");
+  std::optional<absl::StatusOr<LogIndex>> r = p->WaitResult(kWaitMax);
+  ASSERT_TRUE(r.has_value()) << "no answer within " << kWaitMax
+                             << " (request_timeout is 5 minutes)";
+  ASSERT_TRUE(p->WaitAppended(absl::ZeroDuration())) << "the isolated leader did not append";
+  ASSERT_FALSE(r->ok()) << "a cut-off leader committed";
+  EXPECT_EQ(ToErrorCode(r->status()), v1::NOT_LEADER_OR_FOLLOWER) << r->status();
+  EXPECT_NE(r->status().message().find("outcome unknown"), std::string::npos) << r->status();
+  EXPECT_TRUE(WaitUntilNotLeader(leader)) << "failed the proposal but still leads";
   // The others go on; once healed, the old leader follows them.
   net_.SetIsolated(leader, false);
   const NodeId next = WaitForLeader();
@@ -317,16 +331,16 @@ TEST_F(FailFastRaftNodeTest, AProposalStrandedByLeadershipLossFailsAtOnce) {
 }
 
 TEST_F(RaftNodeTest, WithoutFailFastAStrandedProposalWaitsForItsTimeout) {
-  // The default keeps the historical behaviour: DEADLINE_EXCEEDED after
-  // request_timeout (10 s here), not an early NOT_LEADER_OR_FOLLOWER.
+  // The default keeps the historical behaviour: the proposal stays pending
+  // after the leadership loss, until request_timeout (10 s here).
   const NodeId leader = WaitForLeader();
   ASSERT_NE(leader, kNoNode) << "no leader within " << kWaitMax;
   net_.SetIsolated(leader, true);
-  std::optional<LogIndex> appended;
-  absl::StatusOr<LogIndex> r = ProposeOnIsolated(*nodes_[leader], absl::Seconds(1), &appended);
-  ASSERT_TRUE(appended.has_value());
-  EXPECT_EQ(r.status().message(), "test: no answer within the wait") << r.status();
-  EXPECT_NE(nodes_[leader]->status().role, Role::kLeader) << "it should have stepped down by now";
+  std::shared_ptr<Pending> p = ProposeTracked(*nodes_[leader], "stranded");
+  ASSERT_TRUE(p->WaitAppended(kWaitMax)) << "the isolated leader did not append";
+  ASSERT_TRUE(WaitUntilNotLeader(leader)) << "the isolated leader never stepped down";
+  EXPECT_FALSE(p->WaitResult(absl::Milliseconds(300)).has_value())
+      << "answered early although fail_proposals_on_leadership_loss is off";
   net_.SetIsolated(leader, false);
 }
 

@@ -55,7 +55,8 @@ namespace {
 // "find the coordinator again", anything else "not available now".
 v1::ErrorCode CoordinatorError(const absl::Status& s) {
   const v1::ErrorCode code = ToErrorCode(s);
-  if (code == v1::NOT_LEADER_OR_FOLLOWER || code == v1::FENCED_LEADER_EPOCH) {
+  if (code == v1::NOT_LEADER_OR_FOLLOWER || code == v1::FENCED_LEADER_EPOCH ||
+      code == v1::NOT_COORDINATOR) {
     return v1::NOT_COORDINATOR;
   }
   return v1::COORDINATOR_NOT_AVAILABLE;
@@ -298,6 +299,7 @@ void GroupCoordinator::SyncShards() {
     }
   }
   std::vector<std::shared_ptr<Shard>> to_load;
+  std::vector<std::shared_ptr<Shard>> retired;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = shards_.begin(); it != shards_.end();) {
@@ -311,6 +313,7 @@ void GroupCoordinator::SyncShards() {
       }
       spdlog::info("group coordinator: unloading {}-{} (leader epoch {})", kOffsetsTopic, it->first,
                    it->second->epoch.value());
+      retired.push_back(it->second);
       it = shards_.erase(it);
     }
     for (const auto& [p, r] : led) {
@@ -319,6 +322,17 @@ void GroupCoordinator::SyncShards() {
       shards_[p] = shard;
       to_load.push_back(shard);
     }
+  }
+  // A retired shard must not append once its successor has read the log
+  // (the record would be in the log but not in the new state): stop new
+  // appends and wait out the one in flight, if any.
+  for (const auto& shard : retired) {
+    absl::MutexLock lock(&shard->mu);
+    if (shard->append_error.ok()) {
+      shard->append_error = KafkaError(v1::NOT_COORDINATOR, "the coordinator shard was unloaded");
+    }
+    auto idle = [s = shard.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return !s->appending; };
+    shard->mu.Await(absl::Condition(&idle));
   }
   for (const auto& shard : to_load) Load(shard);
 }

@@ -5,7 +5,7 @@
 // consumers' do), joins it, then commits `--partitions` offsets per request
 // as fast as answers come back, for `--seconds`.
 //
-//   bazel run --config=opt //broker/group/bench:commit_bench -- \
+//   bazel run --config=opt //broker/group/bench:commit_bench --
 //       --brokers 3 --threads 8 --partitions 1 --seconds 10
 //
 // Prints one line: requests/s, offsets/s, p50/p99 request latency.
@@ -50,9 +50,12 @@ class Creator final : public TopicCreator {
 int Run(int argc, char** argv) {
   CLI::App app{"OffsetCommit throughput of the group coordinator"};
   int brokers = 3, threads = 8, partitions = 1, seconds = 10, offsets_partitions = 50;
+  int groups = 0;
   std::string flush = "always";
   app.add_option("--brokers", brokers);
-  app.add_option("--threads", threads, "client threads, one group each");
+  app.add_option("--threads", threads, "client threads");
+  app.add_option("--groups", groups,
+                 "groups (0 = one per thread); threads of one group share its member");
   app.add_option("--partitions", partitions, "offsets per OffsetCommit request");
   app.add_option("--seconds", seconds);
   app.add_option("--offsets-partitions", offsets_partitions);
@@ -88,12 +91,13 @@ int Run(int argc, char** argv) {
     int32_t epoch = 0;
     std::unique_ptr<v1::GroupService::Stub> stub;
   };
-  std::vector<Client> clients(threads);
+  if (groups <= 0 || groups > threads) groups = threads;
+  std::vector<Client> clients(groups);
   auto stub_for = [&](int32_t broker) {
     return v1::GroupService::NewStub(
         grpc::CreateChannel(cluster.broker(broker).address(), grpc::InsecureChannelCredentials()));
   };
-  for (int i = 0; i < threads; ++i) {
+  for (int i = 0; i < groups; ++i) {
     Client& c = clients[i];
     c.group = absl::StrCat("bench-group-", i);
     auto any = stub_for(1);
@@ -134,7 +138,7 @@ int Run(int argc, char** argv) {
   const absl::Time start = absl::Now();
   for (int i = 0; i < threads; ++i) {
     workers.emplace_back([&, i] {
-      Client& c = clients[i];
+      Client& c = clients[i % groups];
       int64_t offset = 0;
       while (!stop.load()) {
         v1::OffsetCommitRequest req;

@@ -82,7 +82,7 @@ struct ControllerCoreOptions {
   // the leader may not ask again (see README: a raft/ issue found by
   // controller/sim), and one-at-a-time writes would then wait forever. The
   // next entry's append makes the followers acknowledge both.
-  absl::Duration stalled_write_nudge = absl::Milliseconds(500);
+  absl::Duration stalled_write_nudge = absl::Milliseconds(250);
 };
 
 class ControllerCore {

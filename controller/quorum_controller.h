@@ -42,7 +42,7 @@ struct QuorumControllerOptions {
   absl::Duration tick = absl::Milliseconds(50);
   absl::Duration rebalance_interval = absl::Minutes(5);
   absl::Duration noop_interval = absl::Seconds(5);
-  absl::Duration stalled_write_nudge = absl::Milliseconds(500);  // see ControllerCoreOptions
+  absl::Duration stalled_write_nudge = absl::Milliseconds(250);  // see ControllerCoreOptions
 };
 
 struct QuorumControllerStatus {

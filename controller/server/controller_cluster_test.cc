@@ -2,8 +2,18 @@
 // ports. The test plays three brokers over gRPC, kills -9 the active
 // controller, and checks that another takes over, that every topic created
 // before the kill is there, and that a broker whose heartbeats stop is fenced
-// and loses its leaderships. Waits are bounded with clear messages; the
-// failover time is printed, not asserted.
+// and loses its leaderships. Waits are bounded with clear messages.
+//
+// Failover is asserted: another controller accepts a write within two
+// election timeouts of the kill. fjord-controller runs its RaftNode with the
+// default NodeOptions (50 ms ticks, election timeout drawn from 10-20 ticks),
+// so the bound is 2 x 1 s: failure detection takes at most one (randomized)
+// timeout, which leaves a whole timeout for the votes, the new leader's
+// NoOpRecord commit (two fsyncs) and the client's retry. On a box so loaded
+// that runnable threads wait for a CPU, Raft's ticks (and so its timeouts)
+// stretch in wall time: a StallMeter thread measures how late a 5 ms sleep
+// wakes up during the failover, and that stall is added to the bound (it is
+// ~0 on an idle box, and printed).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -26,6 +36,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/fjord/v1/controller.grpc.pb.h"
+#include "raft/node/raft_node.h"
 #include "tests/cluster/test_env.h"
 
 namespace fjord::controller {
@@ -33,6 +44,39 @@ namespace {
 
 constexpr absl::Duration kWaitMax = absl::Seconds(30);
 constexpr int kNodes = 3;
+
+// Sums how late a thread sleeping 5 ms at a time wakes up: time the box gave
+// no CPU to a runnable thread.
+class StallMeter {
+ public:
+  StallMeter()
+      : thread_([this] {
+          constexpr absl::Duration kNap = absl::Milliseconds(5);
+          while (!stop_) {
+            const absl::Time before = absl::Now();
+            absl::SleepFor(kNap);
+            const absl::Duration late = absl::Now() - before - kNap;
+            if (late > absl::Milliseconds(1)) stall_us_ += absl::ToInt64Microseconds(late);
+          }
+        }) {}
+  ~StallMeter() { Stop(); }
+  absl::Duration Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return absl::Microseconds(stall_us_.load());
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> stall_us_{0};
+  std::thread thread_;
+};
+
+// The longest election timeout fjord-controller's RaftNode draws.
+absl::Duration MaxElectionTimeout() {
+  const raft::NodeOptions defaults;
+  return defaults.tick_interval * (2 * defaults.election_ticks);
+}
 
 class ControllerClusterTest : public ::testing::Test {
  protected:
@@ -53,8 +97,15 @@ class ControllerClusterTest : public ::testing::Test {
                      "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + Dir(i)}),
                 0);
       Start(i);
-      stubs_[i] = v1::ControllerService::NewStub(grpc::CreateChannel(
-          absl::StrCat("127.0.0.1:", ports_[i]), grpc::InsecureChannelCredentials()));
+      // A controller still starting refuses connections, and gRPC then
+      // backs off reconnecting (1 s, growing): short backoffs keep that out
+      // of the measured failover time.
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+      args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+      args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+      stubs_[i] = v1::ControllerService::NewStub(grpc::CreateCustomChannel(
+          absl::StrCat("127.0.0.1:", ports_[i]), grpc::InsecureChannelCredentials(), args));
     }
   }
   void TearDown() override {
@@ -207,23 +258,71 @@ TEST_F(ControllerClusterTest, KillTheActiveControllerLoseNothingAndFenceASilentB
     ASSERT_EQ(resp.topics(0).error_code(), v1::NONE) << resp.topics(0).error_message();
   }
 
+  StallMeter stall_meter;
   const absl::Time killed = absl::Now();
   broker2_alive = false;
   Kill9(active);
-  v1::DescribeClusterResponse cluster;
-  int answered = Write(v1::DescribeClusterRequest(), &cluster, &Stub::DescribeCluster);
+  // The first write another controller accepts: a config change on an
+  // existing topic (independent of broker liveness).
+  v1::IncrementalAlterConfigsRequest probe;
+  auto* resource = probe.add_resources();
+  resource->mutable_resource()->set_type(v1::ConfigResource::TOPIC);
+  resource->mutable_resource()->set_name("topic-0");
+  auto* retention = resource->add_configs();
+  retention->set_name("retention.ms");
+  retention->set_config_operation(v1::AlterableConfig::SET);
+  retention->set_value("3600000");
+  v1::IncrementalAlterConfigsResponse probe_resp;
+  // Like Write(), and notes what each controller says (its Raft leader and
+  // term, the write's error) as it changes, to explain a slow failover.
   int new_active = -1;
-  while (absl::Now() - killed < kWaitMax) {  // until a live node names a live active one
-    grpc::ClientContext ctx;
-    v1::DescribeClusterResponse r;
-    if (stubs_[answered]->DescribeCluster(&ctx, v1::DescribeClusterRequest(), &r).ok() &&
-        r.controller_id() > 0 && r.controller_id() != active) {
-      new_active = r.controller_id();
-      break;
+  std::string timeline;
+  std::map<int, std::string> said;
+  auto note = [&](int i, const std::string& what) {
+    if (said[i] == what) return;
+    said[i] = what;
+    absl::StrAppend(&timeline, "  +", absl::ToInt64Milliseconds(absl::Now() - killed),
+                    " ms controller ", i, ": ", what, "\n");
+  };
+  for (absl::Time deadline = absl::Now() + kWaitMax; new_active < 0 && absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(20))) {
+    for (int i = 1; i <= kNodes && new_active < 0; ++i) {
+      if (pids_[i] <= 0) continue;
+      grpc::ClientContext describe_ctx;
+      describe_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      v1::DescribeClusterResponse described;
+      grpc::Status s = stubs_[i]->DescribeCluster(&describe_ctx, {}, &described);
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      v1::IncrementalAlterConfigsResponse r;
+      grpc::Status w = stubs_[i]->IncrementalAlterConfigs(&ctx, probe, &r);
+      note(i, absl::StrCat("raft leader ", s.ok() ? described.controller_id() : -2, " epoch ",
+                           s.ok() ? described.controller_epoch() : -2, "; write: ",
+                           w.ok() ? v1::ErrorCode_Name(r.error_code()) : w.error_message()));
+      if (w.ok() && r.error_code() != v1::NOT_CONTROLLER &&
+          r.error_code() != v1::REQUEST_TIMED_OUT) {
+        probe_resp = r;
+        new_active = i;
+      }
     }
-    absl::SleepFor(absl::Milliseconds(10));
   }
-  ASSERT_GT(new_active, 0) << "no new active controller";
+  const absl::Duration takeover = absl::Now() - killed;
+  const absl::Duration stall = stall_meter.Stop();
+  ASSERT_GT(new_active, 0) << "no controller took over";
+  ASSERT_NE(new_active, active);
+  ASSERT_EQ(probe_resp.error_code(), v1::NONE) << probe_resp.error_message();
+  ASSERT_EQ(probe_resp.responses(0).error_code(), v1::NONE)
+      << probe_resp.responses(0).error_message();
+  const absl::Duration takeover_max = 2 * MaxElectionTimeout() + stall;
+  std::cout << "failover: controller " << new_active << " active and accepting writes "
+            << absl::ToDoubleMilliseconds(takeover) << " ms after kill -9 of " << active
+            << " (bound: two election timeouts "
+            << absl::ToDoubleMilliseconds(2 * MaxElectionTimeout()) << " ms + scheduling stall "
+            << absl::ToDoubleMilliseconds(stall) << " ms)\n"
+            << timeline;
+  EXPECT_LE(takeover, takeover_max)
+      << "failover slower than two election timeouts (plus the measured scheduling stall)";
+
   v1::CreateTopicsRequest after;
   after.add_topics()->set_name("after-failover");
   after.mutable_topics(0)->set_num_partitions(1);
@@ -237,9 +336,24 @@ TEST_F(ControllerClusterTest, KillTheActiveControllerLoseNothingAndFenceASilentB
     if (after_resp.topics_size() == 1 && after_resp.topics(0).error_code() == v1::NONE) break;
   }
   ASSERT_EQ(after_resp.topics(0).error_code(), v1::NONE) << after_resp.topics(0).error_message();
-  std::cout << "failover: controller " << new_active << " active and accepting writes "
-            << absl::ToDoubleMilliseconds(absl::Now() - killed) << " ms after kill -9 of " << active
-            << "\n";
+  std::cout << "failover: topic created " << absl::ToDoubleMilliseconds(absl::Now() - killed)
+            << " ms after the kill\n";
+
+  // DescribeCluster from the active controller names it and its log end.
+  {
+    grpc::ClientContext ctx;
+    v1::DescribeClusterResponse described;
+    ASSERT_TRUE(stubs_[new_active]->DescribeCluster(&ctx, {}, &described).ok());
+    bool listed = false;
+    for (const auto& c : described.controllers()) {
+      if (c.node_id() != new_active) continue;
+      listed = true;
+      EXPECT_TRUE(c.is_active());
+      EXPECT_GE(c.log_end_offset(), described.high_watermark());
+      EXPECT_GT(c.last_caught_up_time_ms(), 0);
+    }
+    EXPECT_TRUE(listed);
+  }
 
   auto image = FetchImage(new_active);
   for (int t = 0; t < 5; ++t) {

@@ -1,9 +1,11 @@
 #include "controller/server/controller_service.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "controller/snapshot.h"
 
 namespace fjord::controller {
@@ -74,14 +76,22 @@ grpc::Status ControllerServiceImpl::DescribeCluster(grpc::ServerContext*,
         controller_->DescribeCluster(std::move(done));
       },
       resp);
+  // The active controller reports its own log end: its commit index or
+  // applied metadata offset, whichever is newer (the two are read at
+  // different moments); writes are answered after commit one at a time, so
+  // at most an entry or two more are in its log. Followers' offsets would need the Raft leader's
+  // per-peer match index, which RaftNode does not expose yet: -1, as the contract allows for
+  // "unknown".
+  const QuorumControllerStatus st = controller_->status();
   for (const auto& [id, endpoint] : voters_) {
     auto* c = resp->add_controllers();
     c->set_node_id(id.value());
     *c->add_endpoints() = endpoint;
     c->set_is_voter(true);
     c->set_is_active(id.value() == resp->controller_id());
-    c->set_log_end_offset(-1);
-    c->set_last_caught_up_time_ms(-1);
+    const bool self_active = st.active && id == st.leader;
+    c->set_log_end_offset(self_active ? std::max(st.commit_index, st.metadata_offset) : -1);
+    c->set_last_caught_up_time_ms(self_active ? absl::ToUnixMillis(absl::Now()) : -1);
   }
   return status;
 }

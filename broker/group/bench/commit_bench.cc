@@ -174,7 +174,7 @@ int Run(int argc, char** argv) {
     return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(q * all.size()))];
   };
   const double rps = static_cast<double>(all.size()) / elapsed;
-  std::cout << absl::StrCat("brokers=", brokers, " threads=", threads,
+  std::cout << absl::StrCat("brokers=", brokers, " threads=", threads, " groups=", groups,
                             " partitions/commit=", partitions, " flush=", flush, ": ",
                             static_cast<int64_t>(rps), " commits/s, ",
                             static_cast<int64_t>(rps * partitions), " offsets/s, p50 ", pct(0.5),

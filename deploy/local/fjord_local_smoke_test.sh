@@ -8,10 +8,12 @@ BIN="$TEST_SRCDIR/$TEST_WORKSPACE"
 LOCAL="$BIN/deploy/local/fjord-local"
 DIR="$TEST_TMPDIR/local"
 FJORD="$BIN/client/cli/fjord"
+# Away from 9092 and from other runs of this test (ports in use are skipped).
+BASE=$((20000 + (RANDOM % 400) * 20))
 trap '"$LOCAL" stop --dir "$DIR" >/dev/null 2>&1 || true; cp -r "$DIR/logs" "${TEST_UNDECLARED_OUTPUTS_DIR:-$TEST_TMPDIR}/" 2>/dev/null || true' EXIT
 fail() { echo "FAIL: $*"; tail -20 "$DIR"/logs/*.log || true; exit 1; }
 
-"$LOCAL" start --dir "$DIR" --bin "$BIN" > "$TEST_TMPDIR/start.out" 2>&1 || { cat "$TEST_TMPDIR/start.out"; fail "start"; }
+"$LOCAL" start --dir "$DIR" --bin "$BIN" --port-base "$BASE" > "$TEST_TMPDIR/start.out" 2>&1 || { cat "$TEST_TMPDIR/start.out"; fail "start"; }
 cat "$TEST_TMPDIR/start.out"
 grep -q "1 combined broker+controller node" "$TEST_TMPDIR/start.out" || fail "not one combined node"
 status="$("$LOCAL" status --dir "$DIR")"

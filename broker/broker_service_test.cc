@@ -244,7 +244,7 @@ TEST(BrokerServiceTest, ProduceStreamAppendsInArrivalOrderAndAnswersInRequestOrd
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto stream = stub->ProduceStream(&ctx);
-  constexpr int kRequests = 40;
+  constexpr int kRequests = 41;  // odd: the last is acks=-1, so the HW covers all
   for (int i = 1; i <= kRequests; ++i) {
     v1::ProduceRequest req =
         ProduceReq("t", 0, MakeBatches(1, 2, "r" + std::to_string(i)), i % 2 == 0 ? 1 : -1);
@@ -294,6 +294,35 @@ TEST(BrokerServiceTest, ProduceStreamReportsErrorsPerRequestAndKeepsGoing) {
   ctx.TryCancel();
   stream->Finish();
   EXPECT_EQ(Produce(*stub, ProduceReq("t", 0, MakeBatches(1, 1), 1)).base_offset(), 3);
+}
+
+TEST(BrokerServiceTest, ProduceAppendsThePartitionsOfOneRequestConcurrentlyAndAnswersEach) {
+  TestCluster cluster(1);
+  cluster.CreateTopic("t", {{1}, {1}, {1}});
+  auto stub = cluster.Stub(1);
+  for (int round = 0; round < 3; ++round) {
+    v1::ProduceRequest req;
+    req.set_acks(-1);
+    req.set_timeout_ms(10000);
+    auto* t = req.add_topic_data();
+    t->set_topic("t");
+    for (int p : {0, 1, 2, 7}) {
+      auto* pd = t->add_partition_data();
+      pd->set_partition(p);
+      pd->set_records(MakeBatches(1, p + 1));
+    }
+    grpc::ClientContext ctx;
+    v1::ProduceResponse resp;
+    ASSERT_TRUE(stub->Produce(&ctx, req, &resp).ok());
+    const auto& rs = resp.responses(0).partition_responses();
+    ASSERT_EQ(rs.size(), 4);
+    for (int p = 0; p < 3; ++p) {
+      EXPECT_EQ(rs[p].partition(), p);
+      EXPECT_EQ(rs[p].error_code(), v1::NONE) << rs[p].error_message();
+      EXPECT_EQ(rs[p].base_offset(), round * (p + 1)) << "partition " << p;
+    }
+    EXPECT_EQ(rs[3].error_code(), v1::UNKNOWN_TOPIC_OR_PARTITION);
+  }
 }
 
 }  // namespace

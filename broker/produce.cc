@@ -1,5 +1,8 @@
 // BrokerServiceImpl::Produce: append, then (acks=all) wait in the purgatory.
+#include <algorithm>
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +11,10 @@
 
 namespace fjord::broker {
 namespace {
+
+// Threads one request borrows to append its partitions concurrently, besides
+// its own.
+constexpr size_t kProduceAppendHelpersMax = 7;
 
 void SetError(v1::ProduceResponse::PartitionProduceResponse* out, const absl::Status& status) {
   out->set_error_code(ToErrorCode(status));
@@ -37,45 +44,88 @@ std::vector<BrokerServiceImpl::PendingAck> BrokerServiceImpl::AppendProduce(
     int64_t* bytes_in) {
   const int32_t acks = request.acks();
   const bool valid_acks = acks == 0 || acks == 1 || acks == -1;
-  std::vector<PendingAck> pending;
+  // One partition of the request, from lookup to result.
+  struct Slot {
+    v1::ProduceRequest::PartitionProduceData* data;
+    v1::ProduceResponse::PartitionProduceResponse* out;
+    v1::LeaderIdAndEpoch leader;
+    std::shared_ptr<Replica> replica;
+    absl::StatusOr<LeaderAppendResult> appended = absl::UnknownError("not appended");
+    int64_t size = 0;
+  };
+  std::vector<Slot> slots;
   response->mutable_responses()->Reserve(request.topic_data_size());
   for (auto& topic : *request.mutable_topic_data()) {
     auto* tr = response->add_responses();
     tr->set_topic(topic.topic());
     tr->mutable_partition_responses()->Reserve(topic.partition_data_size());
     for (auto& p : *topic.mutable_partition_data()) {
-      auto* out = tr->add_partition_responses();
-      out->set_partition(p.partition());
-      out->set_base_offset(-1);
-      out->set_log_append_time_ms(-1);
-      out->set_log_start_offset(-1);
+      Slot& slot = slots.emplace_back();
+      slot.data = &p;
+      slot.out = tr->add_partition_responses();
+      slot.out->set_partition(p.partition());
+      slot.out->set_base_offset(-1);
+      slot.out->set_log_append_time_ms(-1);
+      slot.out->set_log_start_offset(-1);
+      slot.size = static_cast<int64_t>(p.records().size());
       if (!valid_acks) {
-        SetError(out, KafkaError(v1::INVALID_REQUIRED_ACKS, absl::StrCat("acks=", acks)));
+        slot.appended = KafkaError(v1::INVALID_REQUIRED_ACKS, absl::StrCat("acks=", acks));
         continue;
       }
-      v1::LeaderIdAndEpoch leader;
       absl::StatusOr<std::shared_ptr<Replica>> replica =
-          LeaderReplica(topic.topic(), p.partition(), kNoLeaderEpoch, &leader);
-      const int64_t size = static_cast<int64_t>(p.records().size());
-      absl::StatusOr<LeaderAppendResult> appended =
-          replica.ok() ? (*replica)->AppendRecords(std::move(*p.mutable_records()), acks == -1)
-                       : replica.status();
-      if (!appended.ok()) {
-        SetError(out, appended.status());
-        if (ToErrorCode(appended.status()) == v1::NOT_LEADER_OR_FOLLOWER) {
-          *out->mutable_current_leader() = leader;
-          AddNodeEndpoint(leader.leader_id(), response->mutable_node_endpoints());
-        }
-        continue;
+          LeaderReplica(topic.topic(), p.partition(), kNoLeaderEpoch, &slot.leader);
+      if (replica.ok()) {
+        slot.replica = *std::move(replica);
+      } else {
+        slot.appended = replica.status();
       }
-      *records_in += appended->last_offset - appended->base_offset + 1;
-      *bytes_in += size;
-      out->set_base_offset(appended->base_offset.value());
-      out->set_log_start_offset(appended->log_start_offset.value());
-      if (acks == -1) {
-        pending.push_back(
-            {out, *std::move(replica), appended->last_offset, appended->leader_epoch});
+    }
+  }
+  // In the durable mode an append returns once its batch is fsynced, and
+  // each partition is its own log with its own fsync: the partitions of one
+  // request are appended concurrently so their fsyncs overlap (the request
+  // as a whole is still appended before the next one of its stream).
+  auto append = [acks](Slot& slot) {
+    slot.appended =
+        slot.replica->AppendRecords(std::move(*slot.data->mutable_records()), acks == -1);
+  };
+  std::vector<Slot*> to_append;
+  for (Slot& slot : slots) {
+    if (slot.replica != nullptr) to_append.push_back(&slot);
+  }
+  if (to_append.size() == 1) {
+    append(*to_append[0]);
+  } else if (to_append.size() > 1) {
+    std::vector<std::thread> helpers;
+    const size_t helper_count = std::min(to_append.size() - 1, kProduceAppendHelpersMax);
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < to_append.size(); i = next++) append(*to_append[i]);
+    };
+    helpers.reserve(helper_count);
+    for (size_t i = 0; i < helper_count; ++i) helpers.emplace_back(work);
+    work();
+    for (std::thread& t : helpers) t.join();
+  }
+
+  std::vector<PendingAck> pending;
+  for (Slot& slot : slots) {
+    if (!slot.appended.ok()) {
+      SetError(slot.out, slot.appended.status());
+      if (ToErrorCode(slot.appended.status()) == v1::NOT_LEADER_OR_FOLLOWER) {
+        *slot.out->mutable_current_leader() = slot.leader;
+        AddNodeEndpoint(slot.leader.leader_id(), response->mutable_node_endpoints());
       }
+      continue;
+    }
+    const LeaderAppendResult& appended = *slot.appended;
+    *records_in += appended.last_offset - appended.base_offset + 1;
+    *bytes_in += slot.size;
+    slot.out->set_base_offset(appended.base_offset.value());
+    slot.out->set_log_start_offset(appended.log_start_offset.value());
+    if (acks == -1) {
+      pending.push_back(
+          {slot.out, std::move(slot.replica), appended.last_offset, appended.leader_epoch});
     }
   }
   if (acks == 0) {

@@ -1,9 +1,31 @@
 #include "raft/transport/grpc_transport.h"
 
+#include "absl/random/random.h"
 #include "grpcpp/grpcpp.h"
 #include "raft/transport/convert.h"
 
 namespace fjord::raft {
+namespace {
+
+// gRPC draws from Abseil's shared random pool (absl::BitGen seeding) on its
+// own threads and on our lane threads. The first draw builds the pool under
+// absl::call_once, which TSAN cannot see (Debian's Abseil is not
+// instrumented), so it reported the pool's first reads on one lane thread
+// as racing with its construction on another. Building the pool here, on
+// the thread that constructs the transport or the service and so before
+// any lane or gRPC server thread exists, orders the construction before
+// every later use by thread creation, which TSAN does see. Called before
+// any channel or server is created.
+void BuildAbseilRandomPoolEarly() {
+  static const bool built = [] {
+    absl::BitGen seeded_from_the_pool;
+    (void)seeded_from_the_pool();
+    return true;
+  }();
+  (void)built;
+}
+
+}  // namespace
 
 // One ordered stream of batches to one peer, with its own thread.
 class GrpcTransport::Lane {
@@ -83,6 +105,7 @@ class GrpcTransport::Lane {
 
 GrpcTransport::GrpcTransport(std::string cluster_id, std::map<NodeId, std::string> peers)
     : cluster_id_(std::move(cluster_id)) {
+  BuildAbseilRandomPoolEarly();
   for (const auto& [id, address] : peers) AddPeer(id, address);
 }
 
@@ -107,7 +130,9 @@ void GrpcTransport::Send(std::vector<Message> messages) {
 }
 
 RaftGrpcService::RaftGrpcService(std::string cluster_id, std::function<void(Message)> receive)
-    : cluster_id_(std::move(cluster_id)), receive_(std::move(receive)) {}
+    : cluster_id_(std::move(cluster_id)), receive_(std::move(receive)) {
+  BuildAbseilRandomPoolEarly();
+}
 
 grpc::Status RaftGrpcService::Send(grpc::ServerContext*,
                                    grpc::ServerReader<v1::RaftMessageBatch>* reader,

@@ -24,6 +24,8 @@ constexpr size_t kCommitQueueMax = 64;
 // How long Close/Unsubscribe try to tell the coordinator we leave.
 constexpr absl::Duration kLeaveTimeout = absl::Seconds(5);
 constexpr int kGroupMessageBytes = 16 << 20;
+// Heartbeats slower than this are logged (they eat into the session timeout).
+constexpr absl::Duration kSlowHeartbeat = absl::Seconds(1);
 
 std::string Hostname() {
   char name[256] = {};
@@ -127,7 +129,8 @@ void GroupConsumer::HeartbeatLoop() {
     heartbeat_in_flight_ = true;
     mu_.Unlock();
 
-    const absl::Time deadline = absl::Now() + absl::Milliseconds(config_.request_timeout_ms);
+    const absl::Time sent_at = absl::Now();
+    const absl::Time deadline = sent_at + absl::Milliseconds(config_.request_timeout_ms);
     v1::ConsumerGroupHeartbeatResponse response;
     absl::Status sent;
     absl::StatusOr<std::string> coordinator = rpc_.FindCoordinator(config_.group_id, deadline);
@@ -145,6 +148,13 @@ void GroupConsumer::HeartbeatLoop() {
       }
     }
 
+    const absl::Duration took = absl::Now() - sent_at;
+    if (!sent.ok() || response.error_code() != v1::NONE || took > kSlowHeartbeat) {
+      spdlog::info("group {}: heartbeat (epoch {}) answered {} after {}", config_.group_id,
+                   request.member_epoch(),
+                   sent.ok() ? ErrorCodeName(response.error_code()) : std::string(sent.message()),
+                   absl::FormatDuration(took));
+    }
     mu_.Lock();
     heartbeat_in_flight_ = false;
     heartbeat_wake_.SignalAll();              // Unsubscribe/Close may wait for this call
@@ -212,13 +222,39 @@ void GroupConsumer::HandleHeartbeat(const absl::Status& sent,
 
 absl::Status GroupConsumer::SendCommit(const OffsetMap& offsets, absl::Time deadline) {
   if (offsets.empty()) return absl::OkStatus();
+  while (true) {
+    std::string member_id;
+    int32_t epoch = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      member_id = member_id_;
+      epoch = member_epoch_;
+    }
+    absl::Status status = SendCommitOnce(offsets, member_id, epoch, deadline);
+    if (ToErrorCode(status) != v1::STALE_MEMBER_EPOCH) return status;
+    // The coordinator moved this member to a newer epoch (a rebalance) and
+    // the heartbeat bringing it has not arrived yet: ask for it and commit
+    // again under the new epoch, as Kafka's consumer does. A member that is
+    // really stale is fenced instead, and the error stands.
+    absl::MutexLock lock(&mu_);
+    heartbeat_now_ = true;
+    heartbeat_wake_.SignalAll();
+    auto moved = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return member_epoch_ != epoch || member_id_ != member_id || state_ != State::kStable;
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&moved), deadline) || member_id_ != member_id ||
+        state_ != State::kStable || member_epoch_ <= epoch) {
+      return status;
+    }
+  }
+}
+
+absl::Status GroupConsumer::SendCommitOnce(const OffsetMap& offsets, const std::string& member_id,
+                                           int32_t epoch, absl::Time deadline) {
   v1::OffsetCommitRequest request;
   request.set_group_id(config_.group_id);
-  {
-    absl::MutexLock lock(&mu_);
-    request.set_member_id(member_id_);
-    request.set_member_epoch(member_epoch_);
-  }
+  request.set_member_id(member_id);
+  request.set_member_epoch(epoch);
   std::map<std::string, v1::OffsetCommitRequest::Topic*> topics;
   for (const auto& [tp, om] : offsets) {
     auto*& topic = topics[tp.topic];

@@ -154,7 +154,11 @@ class GroupConsumer {
                        bool sent_owned, bool sent_subscription) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Commit thread.
   void CommitLoop();
+  // Commits under the current member epoch; once more under a newer epoch
+  // after STALE_MEMBER_EPOCH if a heartbeat brings one before `deadline`.
   absl::Status SendCommit(const OffsetMap& offsets, absl::Time deadline);
+  absl::Status SendCommitOnce(const OffsetMap& offsets, const std::string& member_id, int32_t epoch,
+                              absl::Time deadline);
 
   // Application thread.
   absl::Status Reconcile();

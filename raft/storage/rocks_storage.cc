@@ -133,6 +133,7 @@ absl::StatusOr<PersistedState> RocksStorage::Load() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "scan log");
   const LogIndex last = state.snapshot.meta.index + state.entries.size();
+  stored_hard_state_ = state.hard_state;
   first_index_ = state.snapshot.meta.index + 1;
   last_index_ = last;
   if (state.hard_state.commit > last) {
@@ -161,10 +162,22 @@ absl::Status RocksStorage::SaveReady(const Ready& ready) {
     for (const Entry& e : ready.entries) batch.Put(EntryKey(e.index), EncodeEntry(e));
     last_index_ = ready.entries.back().index;
   }
-  if (ready.hard_state) batch.Put(kHardStateKey, EncodeHardState(*ready.hard_state));
+  // A batch that only moves the commit index needs no fsync (etcd's
+  // MustSync): Raft keeps the commit index in volatile state, a restart that
+  // finds an older one re-learns it from the leader, and the WAL's order
+  // means this write survives a crash only with every write before it. Such
+  // batches are most of a leader's at moderate rates; syncing them stalled
+  // the node thread and competed for the disk with the syncs that matter.
+  bool sync = ready.snapshot.has_value() || !ready.entries.empty();
+  if (ready.hard_state) {
+    batch.Put(kHardStateKey, EncodeHardState(*ready.hard_state));
+    sync = sync || ready.hard_state->term != stored_hard_state_.term ||
+           ready.hard_state->vote != stored_hard_state_.vote;
+    stored_hard_state_ = *ready.hard_state;
+  }
   rocksdb::WriteOptions options;
-  options.sync = true;
-  ++synced_writes_;
+  options.sync = sync;
+  if (sync) ++synced_writes_;
   return FromRocks(db_->Write(options, &batch), "write ready");
 }
 

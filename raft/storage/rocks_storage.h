@@ -8,7 +8,10 @@
 //
 // Every call is one WriteBatch written with sync=true (fdatasync), so a Ready
 // is durable before the driver sends its messages, and a crash leaves either
-// all of a batch or none of it. Entries at or below the snapshot index are
+// all of a batch or none of it. One exception: a Ready whose only change is
+// the commit index is written without sync (the commit index is volatile in
+// Raft; a crash may bring back an older one, never a newer one, and never
+// past the stored log). Entries at or below the snapshot index are
 // deleted in the same batch that stores the snapshot. Load() refuses (DATA_LOSS)
 // a log with a gap or an undecodable record rather than guess.
 //
@@ -56,6 +59,7 @@ class RocksStorage {
 
   std::unique_ptr<rocksdb::DB> db_;
   uint64_t synced_writes_ = 0;
+  HardState stored_hard_state_;  // Last written (term and vote decide the sync).
   // Stored log bounds, so that deletions cover exactly what exists: a range
   // tombstone per append would pile up and slow RocksDB down.
   LogIndex first_index_{1};

@@ -123,5 +123,30 @@ TEST(RocksStorageTest, RestartedCoreSeesWhatWasSynced) {
   EXPECT_EQ(raft.log().committed(), LogIndex(2));
 }
 
+TEST(RocksStorageTest, OnlyACommitIndexChangeIsWrittenWithoutSync) {
+  const std::string dir = TempDir("commit_only");
+  auto storage = RocksStorage::Open(dir);
+  ASSERT_TRUE(storage.ok());
+  ASSERT_TRUE((*storage)->Load().ok());
+  Ready vote{.hard_state = HardState{Term(2), NodeId(3), LogIndex(0)}};
+  ASSERT_TRUE((*storage)->SaveReady(vote).ok());
+  EXPECT_EQ((*storage)->synced_writes(), 1u) << "a vote must be synced";
+  Ready append{.entries = {Entry{Term(2), LogIndex(1), EntryType::kNormal, "a"}}};
+  ASSERT_TRUE((*storage)->SaveReady(append).ok());
+  EXPECT_EQ((*storage)->synced_writes(), 2u) << "entries must be synced";
+  Ready commit{.hard_state = HardState{Term(2), NodeId(3), LogIndex(1)}};
+  ASSERT_TRUE((*storage)->SaveReady(commit).ok());
+  EXPECT_EQ((*storage)->synced_writes(), 2u) << "a commit-only change needs no sync";
+  Ready new_term{.hard_state = HardState{Term(3), kNoNode, LogIndex(1)}};
+  ASSERT_TRUE((*storage)->SaveReady(new_term).ok());
+  EXPECT_EQ((*storage)->synced_writes(), 3u) << "a new term must be synced";
+  storage->reset();
+  auto reopened = RocksStorage::Open(dir);
+  ASSERT_TRUE(reopened.ok());
+  auto state = (*reopened)->Load();
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->hard_state, (HardState{Term(3), kNoNode, LogIndex(1)}));
+}
+
 }  // namespace
 }  // namespace fjord::raft

@@ -149,7 +149,11 @@ void GroupConsumer::HeartbeatLoop() {
     }
 
     const absl::Duration took = absl::Now() - sent_at;
-    if (!sent.ok() || response.error_code() != v1::NONE || took > kSlowHeartbeat) {
+    const v1::ErrorCode answered = sent.ok() ? response.error_code() : ToErrorCode(sent);
+    // Coordinator moves and loads are routine (retried quietly) unless slow.
+    if ((answered != v1::NONE && answered != v1::COORDINATOR_LOAD_IN_PROGRESS &&
+         answered != v1::NOT_COORDINATOR) ||
+        took > kSlowHeartbeat) {
       spdlog::info("group {}: heartbeat (epoch {}) answered {} after {}", config_.group_id,
                    request.member_epoch(),
                    sent.ok() ? ErrorCodeName(response.error_code()) : std::string(sent.message()),

@@ -126,7 +126,12 @@ void Raft::HandleHeartbeatResponse(const Message& m, Progress& pr) {
   } else {
     // The follower lacks entries we think are in flight: they were lost.
     if (pr.state() == Progress::State::kReplicate && m.index < pr.next() - 1) pr.BecomeProbe();
-    if (pr.match() < log_.last_index()) MaybeSendAppend(m.from, /*send_if_empty=*/false);
+    // Behind as far as we know. Send even an empty append: if the follower
+    // holds everything and only its acknowledgements were lost, nothing new
+    // is left to send, and without this probe its match index (and so the
+    // commit of our last entries) would wait for the next proposal (found by
+    // the controller's simulation, controller_sim --seed=353 --no-nudge).
+    if (pr.match() < log_.last_index()) MaybeSendAppend(m.from, /*send_if_empty=*/true);
   }
   if (m.context != 0) ReleaseConfirmedReads(m.context, m.from);
 }

@@ -2,6 +2,8 @@
 // raft/testdata scenarios and the seeded simulation.
 #include "raft/core/raft.h"
 
+#include <algorithm>
+
 #include "gtest/gtest.h"
 
 namespace fjord::raft {
@@ -117,6 +119,45 @@ TEST_F(RaftTest, ALeaderNeverSendsACommitBeforeItsOwnCopyIsDurable) {
   for (const Message& m : rd.messages) EXPECT_LT(m.commit, x) << Describe(m);
   EXPECT_TRUE(rd.committed_entries.empty() || rd.committed_entries.back().index < x);
   r.Advance(rd);
+  EXPECT_EQ(r.log().committed(), x);
+}
+
+TEST_F(RaftTest, ALostAcknowledgementOfTheLastEntryIsAskedForAgain) {
+  // The follower stored the entry but its acknowledgement was lost, and
+  // nothing new is proposed: the next heartbeat round must still find out.
+  Raft r = Make(1, Fresh({1, 2, 3}));
+  r.Step({.type = MessageType::kTimeoutNow, .from = NodeId(2), .to = NodeId(1), .term = Term(0)});
+  Drain(r);
+  r.Step({.type = MessageType::kVoteResponse, .from = NodeId(2), .to = NodeId(1), .term = Term(1)});
+  ASSERT_EQ(r.role(), Role::kLeader);
+  Drain(r);
+  for (int peer : {2, 3}) {
+    r.Step({.type = MessageType::kAppendResponse,
+            .from = NodeId(peer),
+            .to = NodeId(1),
+            .term = Term(1),
+            .index = r.log().last_index()});
+  }
+  Drain(r);
+  ASSERT_TRUE(r.Propose("x").ok());
+  const LogIndex x = r.log().last_index();
+  Drain(r);  // The appends carrying x go out; both acknowledgements are lost.
+  ASSERT_LT(r.log().committed(), x);
+  r.Step({.type = MessageType::kHeartbeatResponse,
+          .from = NodeId(2),
+          .to = NodeId(1),
+          .term = Term(1),
+          .index = x});
+  std::vector<Message> out = Drain(r);
+  auto append = std::find_if(out.begin(), out.end(), [](const Message& m) {
+    return m.type == MessageType::kAppend && m.to == NodeId(2);
+  });
+  ASSERT_NE(append, out.end()) << "the leader did not ask node 2 again";
+  r.Step({.type = MessageType::kAppendResponse,
+          .from = NodeId(2),
+          .to = NodeId(1),
+          .term = Term(1),
+          .index = x});
   EXPECT_EQ(r.log().committed(), x);
 }
 

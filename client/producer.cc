@@ -279,7 +279,7 @@ void Producer::SendProduce(int32_t broker, const std::string& address,
     ++in_flight_total_;
   }
   InFlight* tag = call.release();
-  if (!connection.stream->Send(reinterpret_cast<uint64_t>(tag), std::move(request))) {
+  if (!connection.stream->Send(reinterpret_cast<uint64_t>(tag), request)) {
     // Broke between the check and the send: fail this request like the
     // ones the stream had taken, so it is retried in order.
     HandleResponse(std::unique_ptr<InFlight>(tag), request, nullptr,

@@ -18,7 +18,7 @@ std::shared_ptr<ProducerStream> ProducerStream::Open(v1::BrokerService::Stub& st
   return stream;
 }
 
-bool ProducerStream::Send(uint64_t tag, v1::ProduceRequest request) {
+bool ProducerStream::Send(uint64_t tag, v1::ProduceRequest& request) {
   const v1::ProduceRequest* to_write = nullptr;
   {
     absl::MutexLock lock(&mu_);

@@ -44,10 +44,10 @@ class ProducerStream final
   // Starts the stream. `handler` must outlive it.
   static std::shared_ptr<ProducerStream> Open(v1::BrokerService::Stub& stub, Handler handler);
 
-  // Queues `request` (its correlation_id is set here); `tag` comes back to
-  // the handler. False if the stream is already broken: the request was not
-  // taken and the caller still owns its batches.
-  bool Send(uint64_t tag, v1::ProduceRequest request);
+  // Queues `request`, moving it out (its correlation_id is set here); `tag`
+  // comes back to the handler. False if the stream is already broken: then
+  // `request` is left as it was and the caller still owns it and its tag.
+  bool Send(uint64_t tag, v1::ProduceRequest& request);
   // Breaks the stream (every request in flight fails with `reason`).
   void Cancel(const std::string& reason);
   // No more requests: the stream ends once every request is answered.

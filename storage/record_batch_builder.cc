@@ -19,6 +19,11 @@ void AppendNullable(std::string* out, std::optional<std::string_view> bytes) {
   out->append(*bytes);
 }
 
+int64_t NullableSize(std::optional<std::string_view> bytes) {
+  if (!bytes.has_value()) return VarintSize(-1);
+  return VarintSize(static_cast<int32_t>(bytes->size())) + static_cast<int64_t>(bytes->size());
+}
+
 }  // namespace
 
 void RecordBatchBuilder::Append(int64_t timestamp_ms, std::optional<std::string_view> key,
@@ -26,28 +31,41 @@ void RecordBatchBuilder::Append(int64_t timestamp_ms, std::optional<std::string_
                                 absl::Span<const RecordHeader> headers) {
   if (record_count_ == 0) base_timestamp_ = timestamp_ms;
   max_timestamp_ = std::max(max_timestamp_, timestamp_ms);
-  body_.clear();
-  body_.push_back(0);  // Record attributes: unused in v2.
-  AppendVarlong(&body_, timestamp_ms - base_timestamp_);
-  AppendVarint(&body_, record_count_);
-  AppendNullable(&body_, key);
-  AppendNullable(&body_, value);
-  AppendVarint(&body_, static_cast<int32_t>(headers.size()));
+  const int64_t timestamp_delta = timestamp_ms - base_timestamp_;
+  // The body's length prefixes it, so it is sized first and then written in
+  // place: no scratch copy of the key and value.
+  int64_t body_size = 1 + VarlongSize(timestamp_delta) + VarintSize(record_count_) +
+                      NullableSize(key) + NullableSize(value) +
+                      VarintSize(static_cast<int32_t>(headers.size()));
+  for (const RecordHeader& h : headers) body_size += NullableSize(h.key) + NullableSize(h.value);
+  // records_ starts with room for the batch header, so Build can hand an
+  // uncompressed batch over without copying it.
+  if (records_.empty()) records_.resize(kBatchHeaderSize);
+  AppendVarint(&records_, static_cast<int32_t>(body_size));
+  records_.push_back(0);  // Record attributes: unused in v2.
+  AppendVarlong(&records_, timestamp_delta);
+  AppendVarint(&records_, record_count_);
+  AppendNullable(&records_, key);
+  AppendNullable(&records_, value);
+  AppendVarint(&records_, static_cast<int32_t>(headers.size()));
   for (const RecordHeader& h : headers) {
-    AppendNullable(&body_, h.key);
-    AppendNullable(&body_, h.value);
+    AppendNullable(&records_, h.key);
+    AppendNullable(&records_, h.value);
   }
-  AppendVarint(&records_, static_cast<int32_t>(body_.size()));
-  records_.append(body_);
   ++record_count_;
 }
 
 absl::StatusOr<std::string> RecordBatchBuilder::Build() {
   if (record_count_ == 0) return absl::FailedPreconditionError("a batch needs at least one record");
   std::string out;
-  out.reserve(kBatchHeaderSize + records_.size());
-  out.resize(kBatchHeaderSize);
-  RETURN_IF_ERROR(Compress(options_.compression, records_, &out));
+  if (options_.compression == Compression::kNone) {
+    out = std::move(records_);
+  } else {
+    const std::string_view records = std::string_view(records_).substr(kBatchHeaderSize);
+    out.reserve(records_.size());
+    out.resize(kBatchHeaderSize);
+    RETURN_IF_ERROR(Compress(options_.compression, records, &out));
+  }
 
   int16_t attributes = static_cast<int16_t>(options_.compression);
   if (options_.timestamp_type == TimestampType::kLogAppendTime) attributes |= kTimestampTypeBit;

@@ -10,6 +10,7 @@
 // deltas 0, 1, 2, ... Not thread-safe; reusable after Build().
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,7 +45,7 @@ class RecordBatchBuilder {
 
   int32_t record_count() const { return record_count_; }
   // Uncompressed size of the batch Build() would return.
-  size_t uncompressed_size() const { return kBatchHeaderSize + records_.size(); }
+  size_t uncompressed_size() const { return std::max(kBatchHeaderSize, records_.size()); }
 
   // Returns the encoded batch; FailedPrecondition when empty. Resets the
   // builder (options kept).
@@ -52,8 +53,8 @@ class RecordBatchBuilder {
 
  private:
   BatchOptions options_;
+  // The batch header's room (once a record was added), then the records.
   std::string records_;
-  std::string body_;  // Scratch: one record's body.
   int32_t record_count_ = 0;
   int64_t base_timestamp_ = kNoTimestamp;
   int64_t max_timestamp_ = kNoTimestamp;

@@ -326,6 +326,42 @@ TEST_F(GroupConsumerTest, CommitAsyncCallbackRunsOnThePollThread) {
   EXPECT_EQ(coordinator_.committed({"t", 2}), 99);
 }
 
+TEST(GroupConsumerStaleEpoch, CommitIsRetriedUnderTheEpochTheNextHeartbeatBrings) {
+  // A long heartbeat interval: the commit reaches the coordinator before the
+  // heartbeat that carries the member's new epoch.
+  ScriptedBroker broker(1);
+  ScriptedGroupCoordinator coordinator(&broker, /*heartbeat_interval_ms=*/3000);
+  broker.AddService(&coordinator);
+  broker.Start();
+  broker.SetCluster({&broker}, {{"t", {1}}});
+  coordinator.SetCommitted({"t", 0}, 1);
+  auto config = ConsumerConfig::FromProperties({{"bootstrap.servers", broker.address()},
+                                                {"group.id", "g"},
+                                                {"enable.auto.commit", "false"},
+                                                {"request.timeout.ms", "5000"}});
+  ASSERT_TRUE(config.ok());
+  auto consumer = std::move(*GroupConsumer::Create(*config));
+  ASSERT_TRUE(consumer->Subscribe({"t"}).ok());
+  const absl::Time deadline = absl::Now() + kWait;
+  while (consumer->member_epoch() <= 0 && absl::Now() < deadline) {
+    ASSERT_TRUE(consumer->Poll(absl::Milliseconds(20)).ok());
+  }
+  const std::string member = consumer->member_id();
+  coordinator.SetAssignmentBumpingEpochNow(member, {{"t", 0}});
+
+  const absl::Time start = absl::Now();
+  absl::Status committed = consumer->CommitSync({{{"t", 0}, {.offset = 5}}});
+  EXPECT_TRUE(committed.ok()) << committed;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2)) << "waited for the periodic heartbeat";
+  EXPECT_EQ(coordinator.committed({"t", 0}), 5);
+  const auto commits = coordinator.commits();
+  ASSERT_EQ(commits.size(), 2u);
+  EXPECT_EQ(commits[0].result, v1::STALE_MEMBER_EPOCH);
+  EXPECT_EQ(commits[1].result, v1::NONE);
+  EXPECT_GT(commits[1].request.member_epoch(), commits[0].request.member_epoch());
+  consumer->Close();
+}
+
 TEST(GroupConsumerConfig, GroupIdIsRequired) {
   auto config = ConsumerConfig::FromProperties({{"bootstrap.servers", "127.0.0.1:1"}});
   ASSERT_TRUE(config.ok());

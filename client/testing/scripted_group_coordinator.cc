@@ -1,5 +1,7 @@
 #include "client/testing/scripted_group_coordinator.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "client/group_rpc.h"
 
@@ -15,6 +17,16 @@ void ScriptedGroupCoordinator::SetAssignment(const std::string& member_id,
   Member& m = members_[member_id];
   m.assignment = partitions;
   m.next_epoch = ++group_epoch_;
+}
+
+void ScriptedGroupCoordinator::SetAssignmentBumpingEpochNow(
+    const std::string& member_id, const std::vector<TopicPartition>& partitions) {
+  absl::MutexLock lock(&mu_);
+  Member& m = members_[member_id];
+  m.assignment = partitions;
+  m.previous_epoch = m.epoch;
+  m.epoch = ++group_epoch_;
+  m.send_assignment = true;
 }
 
 void ScriptedGroupCoordinator::Fence(const std::string& member_id) {
@@ -133,14 +145,15 @@ grpc::Status ScriptedGroupCoordinator::ConsumerGroupHeartbeat(
     return grpc::Status::OK;
   }
   Member& m = it->second;
-  if (m.fence || epoch != m.epoch) {
+  if (m.fence || (epoch != m.epoch && epoch != m.previous_epoch)) {
     members_.erase(it);
     response->set_error_code(v1::FENCED_MEMBER_EPOCH);
     return grpc::Status::OK;
   }
   if (request->has_owned()) m.owned = FromGroupTopicPartitions(request->owned_topic_partitions());
-  if (m.next_epoch > m.epoch) {
-    m.epoch = m.next_epoch;
+  if (m.next_epoch > m.epoch || m.send_assignment) {
+    m.epoch = std::max(m.epoch, m.next_epoch);
+    m.send_assignment = false;
     response->set_has_assignment(true);
     for (v1::GroupTopicPartitions& t : ToGroupTopicPartitions(m.assignment)) {
       *response->add_assigned_topic_partitions() = std::move(t);

@@ -41,6 +41,12 @@ class ScriptedGroupCoordinator final : public v1::GroupService::Service {
   // Gives `member_id` the complete assignment `partitions` (sent with a new
   // epoch on its next heartbeat).
   void SetAssignment(const std::string& member_id, const std::vector<TopicPartition>& partitions);
+  // As SetAssignment, but the member's epoch moves now, as the real
+  // coordinator's does: until its next heartbeat tells it, the member's
+  // commits are STALE_MEMBER_EPOCH (its heartbeats with the previous epoch
+  // are still accepted, as in KIP-848).
+  void SetAssignmentBumpingEpochNow(const std::string& member_id,
+                                    const std::vector<TopicPartition>& partitions);
   // The next heartbeat of `member_id` answers FENCED_MEMBER_EPOCH and the
   // member is forgotten.
   void Fence(const std::string& member_id);
@@ -71,7 +77,9 @@ class ScriptedGroupCoordinator final : public v1::GroupService::Service {
  private:
   struct Member {
     int32_t epoch = 0;
-    int32_t next_epoch = 0;  // > epoch when an assignment waits to be sent
+    int32_t next_epoch = 0;       // > epoch when an assignment waits to be sent
+    int32_t previous_epoch = -1;  // also accepted in heartbeats (epoch bumped early)
+    bool send_assignment = false;
     std::vector<TopicPartition> assignment;
     std::vector<TopicPartition> owned;
     bool fence = false;

@@ -7,6 +7,7 @@
 #include "common/assert.h"
 #include "common/kafka_error.h"
 #include "common/status_macros.h"
+#include "controller/metadata_delta.h"
 #include "controller/sim/sim_internal.h"
 
 namespace fjord::controller::sim {
@@ -301,7 +302,25 @@ absl::Status ControllerSim::ApplyReady(Replica& r, const raft::Ready& rd) {
       normal.back().data = WithoutPartitionChanges(e.data);
     }
   }
-  if (!normal.empty()) r.state_machine->Apply(normal);
+  if (!normal.empty()) {
+    // The state machine treats a batch that does not replay as fatal (a
+    // controller must stop rather than diverge): find it first, so the
+    // simulation reports the seed instead of aborting.
+    MetadataDelta trial(r.state_machine->image());
+    for (const raft::Entry& e : normal) {
+      const int64_t offset = static_cast<int64_t>(e.index.value());
+      if (offset <= trial.image().offset().value()) continue;
+      v1::MetadataRecordBatch batch;
+      absl::Status s = batch.ParseFromString(e.data) ? trial.ReplayBatch(batch, Offset(offset))
+                                                     : absl::DataLossError("does not parse");
+      if (!s.ok()) {
+        return absl::InternalError(absl::StrCat("controller ", r.id.value(),
+                                                " cannot replay the committed entry at ", offset,
+                                                ": ", s.message()));
+      }
+    }
+    r.state_machine->Apply(normal);
+  }
   // Answer proposals as RaftNode does: ours if the term matches, else lost.
   for (const raft::Entry& e : rd.committed_entries) {
     auto it = r.proposals.find(e.index);
@@ -483,9 +502,13 @@ absl::Status ControllerSim::ChaosAction() {
     Trace("heal network");
     return absl::OkStatus();
   }
-  if (roll < 83) {  // A broker dies (stops heartbeating).
+  if (roll < 83) {  // A broker dies, or shuts down gracefully.
     BrokerState& b = brokers_.at(static_cast<int32_t>(random_.Uniform(brokers_.size())));
-    b.alive = false;
+    if (b.registered && random_.OneIn(2)) {
+      b.shutting_down = true;
+    } else {
+      b.alive = false;
+    }
     return absl::OkStatus();
   }
   if (roll < 88) {  // A dead broker comes back as a new incarnation.

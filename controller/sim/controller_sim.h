@@ -93,7 +93,8 @@ struct SimStats {
   uint64_t writes_failed = 0;  // NOT_CONTROLLER / timed out / no answer
   uint64_t activations = 0;
   uint64_t crashes = 0;
-  uint64_t fenced = 0;  // Brokers fenced in the final image.
+  uint64_t controlled_shutdowns = 0;  // Brokers told should_shut_down.
+  uint64_t fenced = 0;                // Brokers fenced in the final image.
 };
 
 class ControllerSim {

@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
     total.writes_acked += sim.stats().writes_acked;
     total.writes_failed += sim.stats().writes_failed;
     total.crashes += sim.stats().crashes;
+    total.controlled_shutdowns += sim.stats().controlled_shutdowns;
     total.fenced += sim.stats().fenced;
   }
   const double seconds =
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
             << " controllers, shard " << shard << "/" << shards << ": " << total.events
             << " events, " << total.committed << " entries committed, " << total.writes_acked
             << " writes acknowledged, " << total.writes_failed << " failed or unanswered, "
-            << total.crashes << " controller crashes, " << total.fenced
-            << " brokers fenced at the end; " << seconds << " s\n";
+            << total.crashes << " controller crashes, " << total.controlled_shutdowns
+            << " controlled shutdowns, " << total.fenced << " brokers fenced at the end; "
+            << seconds << " s\n";
   return 0;
 }

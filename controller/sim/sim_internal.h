@@ -79,6 +79,7 @@ enum class OpKind : uint8_t {
   kDeleteTopic,
   kAlterConfig,
   kAlterPartition,
+  kCreatePartitions,
 };
 
 enum class Outcome : uint8_t {
@@ -99,6 +100,7 @@ struct ControllerSim::Op {
   v1::DeleteTopicsRequest delete_req;
   v1::IncrementalAlterConfigsRequest config_req;
   v1::AlterPartitionRequest partition_req;
+  v1::CreatePartitionsRequest create_partitions_req;
 
   // Set when a controller ran the handler.
   bool decided = false;
@@ -109,6 +111,7 @@ struct ControllerSim::Op {
   v1::CreateTopicsResponse create_resp;
   v1::DeleteTopicsResponse delete_resp;
   v1::IncrementalAlterConfigsResponse config_resp;
+  v1::CreatePartitionsResponse create_partitions_resp;
 
   // Set when the batch was appended by the leader.
   bool proposed = false;
@@ -120,6 +123,9 @@ struct ControllerSim::Op {
 
 struct ControllerSim::BrokerState {
   bool alive = true;
+  // Controlled shutdown: heartbeats ask want_shut_down until the controller
+  // answers should_shut_down, then the broker stops.
+  bool shutting_down = false;
   uint64_t incarnation = 1;
   bool registered = false;
   int64_t epoch = -1;

@@ -34,6 +34,8 @@ const char* ToString(OpKind kind) {
       return "IncrementalAlterConfigs";
     case OpKind::kAlterPartition:
       return "AlterPartition";
+    case OpKind::kCreatePartitions:
+      return "CreatePartitions";
   }
   return "?";
 }
@@ -80,6 +82,7 @@ void ControllerSim::BrokerTick(int32_t id) {
     op.heartbeat_req.set_broker_id(id);
     op.heartbeat_req.set_broker_epoch(b.epoch);
     op.heartbeat_req.set_current_metadata_offset(int64_t{1} << 40);  // always caught up
+    op.heartbeat_req.set_want_shut_down(b.shutting_down);
   }
   const uint64_t op_id = next_op_id_++;
   ops_.emplace(op_id, std::move(op));
@@ -106,6 +109,11 @@ void ControllerSim::ClientAction() {
   } else if (roll < 45) {
     op.kind = OpKind::kDeleteTopic;
     op.delete_req.add_topics()->set_name(name);
+  } else if (roll < 52) {
+    op.kind = OpKind::kCreatePartitions;
+    auto* t = op.create_partitions_req.add_topics();
+    t->set_name(name);
+    t->set_count(1 + static_cast<int32_t>(random_.Uniform(5)));
   } else if (roll < 65) {
     op.kind = OpKind::kAlterConfig;
     auto* r = op.config_req.add_resources();
@@ -237,12 +245,16 @@ void ControllerSim::Submit(Replica& r, uint64_t id) {
             decided(logic, result.records);
             return result;
           },
-          [answered, same_broker](v1::BrokerHeartbeatResponse resp) {
+          [this, answered, same_broker](v1::BrokerHeartbeatResponse resp) {
             Op& op = answered(resp.error_code(), resp.active_controller());
             BrokerState* b = same_broker(op);
             if (b != nullptr && (resp.error_code() == v1::STALE_BROKER_EPOCH ||
                                  resp.error_code() == v1::BROKER_ID_NOT_REGISTERED)) {
               b->registered = false;  // register again, same incarnation
+            }
+            if (b != nullptr && b->shutting_down && resp.should_shut_down()) {
+              b->alive = false;  // leaderships moved away: stop
+              ++stats_.controlled_shutdowns;
             }
           });
       return;
@@ -279,6 +291,18 @@ void ControllerSim::Submit(Replica& r, uint64_t id) {
             return result;
           },
           [answered](v1::IncrementalAlterConfigsResponse resp) {
+            answered(resp.error_code(), resp.active_controller());
+          });
+      return;
+    case OpKind::kCreatePartitions:
+      core.SubmitWrite<v1::CreatePartitionsResponse>(
+          [this, id, decided](ControllerLogic& logic) {
+            auto result = logic.CreatePartitions(ops_.at(id).create_partitions_req);
+            decided(logic, result.records);
+            ops_.at(id).create_partitions_resp = result.response;
+            return result;
+          },
+          [answered](v1::CreatePartitionsResponse resp) {
             answered(resp.error_code(), resp.active_controller());
           });
       return;
@@ -453,6 +477,18 @@ absl::Status ControllerSim::FinalChecks() {
         if (t.error_code() != v1::NONE) break;
         topics.erase(t.name());
         configs.erase(t.name());
+        break;
+      }
+      case OpKind::kCreatePartitions: {
+        const auto& r = op.create_partitions_resp;
+        if (r.error_code() != v1::NONE || r.results(0).error_code() != v1::NONE) break;
+        const auto& t = op.create_partitions_req.topics(0);
+        auto it = topics.find(t.name());
+        if (it == topics.end()) {
+          return absl::InternalError(absl::StrCat("CreatePartitions (op ", id, ") grew ", t.name(),
+                                                  ", which the history does not have"));
+        }
+        it->second.partitions = t.count();
         break;
       }
       case OpKind::kAlterConfig: {

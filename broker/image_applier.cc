@@ -3,10 +3,42 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "spdlog/spdlog.h"
 
 namespace fjord::broker {
+
+namespace {
+
+// The topic-level configs a leader checks on Produce. A value the image
+// holds but that does not parse (the controller validates configs, so only
+// a newer controller could write one) falls back to the broker's default.
+Replica::TopicSettings TopicSettingsFrom(const controller::MetadataImage& image,
+                                         const std::string& topic) {
+  Replica::TopicSettings settings;
+  const auto value = [&](const char* key) {
+    return image.config({v1::ConfigResource::TOPIC, topic}, key);
+  };
+  int32_t min_isr = 0;
+  if (auto v = value("min.insync.replicas"); v && absl::SimpleAtoi(*v, &min_isr) && min_isr > 0) {
+    settings.min_insync_replicas = min_isr;
+  }
+  int64_t max_bytes = 0;
+  if (auto v = value("max.message.bytes"); v && absl::SimpleAtoi(*v, &max_bytes) && max_bytes > 0) {
+    settings.max_message_bytes = static_cast<size_t>(max_bytes);
+  }
+  if (auto v = value("cleanup.policy"); v) {
+    for (absl::string_view word : absl::StrSplit(*v, ',')) {
+      if (absl::StripAsciiWhitespace(word) == "compact") settings.compacted = true;
+    }
+  }
+  return settings;
+}
+
+}  // namespace
 
 absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
   const BrokerId local = replicas_.options().local;
@@ -42,6 +74,7 @@ absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
         if (first_error.ok()) first_error = replica.status();
         continue;
       }
+      (*replica)->SetTopicSettings(TopicSettingsFrom(image, name));
       const PartitionState state{.leader_epoch = reg.leader_epoch,
                                  .partition_epoch = reg.partition_epoch,
                                  .leader = reg.leader,

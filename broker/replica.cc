@@ -115,21 +115,50 @@ absl::Status Replica::CheckLeader(LeaderEpoch current_leader_epoch) const {
   return absl::OkStatus();
 }
 
+void Replica::SetTopicSettings(const TopicSettings& settings) {
+  absl::MutexLock lock(&mu_);
+  topic_settings_ = settings;
+}
+
+int32_t Replica::MinInsyncReplicasLocked() const {
+  return topic_settings_.min_insync_replicas.value_or(config_.min_insync_replicas);
+}
+
 absl::StatusOr<LeaderAppendResult> Replica::AppendRecords(std::string records, bool acks_all) {
+  storage::BatchLimits limits = config_.batch_limits;
+  bool compacted = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (topic_settings_.max_message_bytes.has_value()) {
+      limits.max_batch_bytes = *topic_settings_.max_message_bytes;
+    }
+    compacted = topic_settings_.compacted;
+  }
   // Validate everything first: a request is appended whole or not at all.
   std::vector<std::pair<size_t, size_t>> batches;  // position, size
   {
     storage::BatchIterator it(records);
     while (it.Next()) {
-      if (it.batch().size() > config_.batch_limits.max_batch_bytes) {
-        return KafkaError(
-            v1::MESSAGE_TOO_LARGE,
-            absl::StrCat("batch of ", it.batch().size(), " bytes > message.max.bytes ",
-                         config_.batch_limits.max_batch_bytes));
+      if (it.batch().size() > limits.max_batch_bytes) {
+        return KafkaError(v1::MESSAGE_TOO_LARGE,
+                          absl::StrCat("batch of ", it.batch().size(), " bytes > ",
+                                       "max.message.bytes ", limits.max_batch_bytes));
       }
-      absl::StatusOr<storage::BatchHeader> h =
-          storage::ValidateBatch(it.batch(), config_.batch_limits);
+      absl::StatusOr<storage::BatchHeader> h = storage::ValidateBatch(it.batch(), limits);
       if (!h.ok()) return KafkaError(v1::CORRUPT_MESSAGE, h.status().message());
+      if (compacted && !h->is_control()) {
+        absl::StatusOr<storage::DecodedBatch> decoded =
+            storage::DecodedBatch::Decode(it.batch(), limits);
+        if (!decoded.ok()) return KafkaError(v1::CORRUPT_MESSAGE, decoded.status().message());
+        for (const storage::Record& record : decoded->records()) {
+          if (!record.key.has_value()) {
+            return KafkaError(v1::INVALID_RECORD,
+                              absl::StrCat("compacted topic ", topic_,
+                                           " cannot accept a record without a key (partition ",
+                                           partition_.value(), ")"));
+          }
+        }
+      }
       batches.emplace_back(it.position(), it.batch().size());
     }
     if (!it.status().ok()) return KafkaError(v1::CORRUPT_MESSAGE, it.status().message());
@@ -146,10 +175,10 @@ absl::StatusOr<LeaderAppendResult> Replica::AppendRecords(std::string records, b
         return KafkaError(v1::NOT_LEADER_OR_FOLLOWER,
                           absl::StrCat("led by broker ", state_.leader.value()));
       }
-      if (acks_all && static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
+      if (acks_all && static_cast<int32_t>(state_.isr.size()) < MinInsyncReplicasLocked()) {
         return KafkaError(v1::NOT_ENOUGH_REPLICAS,
                           absl::StrCat("isr size ", state_.isr.size(), " < min.insync.replicas ",
-                                       config_.min_insync_replicas));
+                                       MinInsyncReplicasLocked()));
       }
       epoch = state_.leader_epoch;
     }
@@ -181,10 +210,10 @@ absl::StatusOr<bool> Replica::IsReplicated(Offset last_offset, LeaderEpoch epoch
   if (log_->high_watermark() <= last_offset) return false;
   // Kafka's rule: the write is replicated, but if the ISR that took it is
   // smaller than min.insync.replicas the producer must not count it as safe.
-  if (static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas) {
+  if (static_cast<int32_t>(state_.isr.size()) < MinInsyncReplicasLocked()) {
     return KafkaError(v1::NOT_ENOUGH_REPLICAS_AFTER_APPEND,
                       absl::StrCat("isr size ", state_.isr.size(), " < min.insync.replicas ",
-                                   config_.min_insync_replicas));
+                                   MinInsyncReplicasLocked()));
   }
   return true;
 }
@@ -489,7 +518,7 @@ int64_t Replica::MaxFollowerLag() const {
 bool Replica::UnderMinIsr() const {
   absl::MutexLock lock(&mu_);
   return role_ == Role::kLeader &&
-         static_cast<int32_t>(state_.isr.size()) < config_.min_insync_replicas;
+         static_cast<int32_t>(state_.isr.size()) < MinInsyncReplicasLocked();
 }
 int64_t Replica::isr_shrinks() const {
   absl::MutexLock lock(&mu_);

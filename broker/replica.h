@@ -91,9 +91,23 @@ class Replica {
   void BecomeLeader(const PartitionState& state);
   void BecomeFollower(const PartitionState& state);
 
+  // The topic's own settings from the metadata image (Kafka's topic-level
+  // configs override the broker's): min.insync.replicas, max.message.bytes,
+  // and whether cleanup.policy includes compact. Unset fields fall back to
+  // the broker's ReplicaConfig.
+  struct TopicSettings {
+    std::optional<int32_t> min_insync_replicas;
+    std::optional<size_t> max_message_bytes;
+    // Compacted topics refuse records without a key (INVALID_RECORD), as
+    // Kafka does: the cleaner could not keep them.
+    bool compacted = false;
+  };
+  void SetTopicSettings(const TopicSettings& settings);
+
   // --- Leader ---
-  // Appends concatenated batches (each validated). `acks_all` requires
-  // min.insync.replicas in the ISR before appending.
+  // Appends concatenated batches (each validated, against the topic's
+  // max.message.bytes; on a compacted topic every record needs a key).
+  // `acks_all` requires min.insync.replicas in the ISR before appending.
   absl::StatusOr<LeaderAppendResult> AppendRecords(std::string records, bool acks_all);
   // acks=all completion: true once the high watermark passed `last_offset`;
   // an error if leadership was lost since `epoch` (NOT_LEADER_OR_FOLLOWER) or
@@ -186,6 +200,8 @@ class Replica {
   const Clock& clock_;
   const ReplicaConfig config_;
   AlterPartitionSender& sender_;
+  TopicSettings topic_settings_ ABSL_GUARDED_BY(mu_);
+  int32_t MinInsyncReplicasLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::function<void()> on_change_;  // Set before the replica is shared.
 
   // Held shared by leader appends, exclusively by role changes/truncation.

@@ -7,6 +7,7 @@
 #include "common/kafka_error.h"
 #include "gtest/gtest.h"
 #include "storage/fault_file_system.h"
+#include "storage/record_batch_builder.h"
 
 namespace fjord::broker {
 namespace {
@@ -95,6 +96,55 @@ TEST_F(ReplicaTest, MinInsyncReplicasRefusesAcksAllBeforeAppending) {
   EXPECT_EQ(r->log_end_offset(), Offset(0)) << "nothing appended";
   EXPECT_TRUE(r->AppendRecords(MakeBatches(1, 1), false).ok()) << "acks=1 is allowed";
   EXPECT_TRUE(r->UnderMinIsr());
+}
+
+TEST_F(ReplicaTest, TopicMinInsyncReplicasOverridesTheBrokerDefault) {
+  auto r = Make("/p", kB1, {.min_insync_replicas = 1});
+  r->BecomeLeader(State(1, kB1, {kB1}));
+  r->SetTopicSettings({.min_insync_replicas = 2});
+  auto a = r->AppendRecords(MakeBatches(1, 1), true);
+  EXPECT_EQ(ToErrorCode(a.status()), v1::NOT_ENOUGH_REPLICAS) << a.status();
+  EXPECT_NE(a.status().message().find("min.insync.replicas 2"), std::string::npos) << a.status();
+  EXPECT_TRUE(r->UnderMinIsr());
+  r->SetTopicSettings({});
+  EXPECT_TRUE(r->AppendRecords(MakeBatches(1, 1), true).ok()) << "back to the broker's 1";
+  EXPECT_FALSE(r->UnderMinIsr());
+}
+
+TEST_F(ReplicaTest, TopicMaxMessageBytesOverridesTheBrokerLimit) {
+  auto r = Make("/p", kB1);
+  r->BecomeLeader(State(1, kB1, {kB1}));
+  const std::string batch = MakeBatches(1, 4);
+  r->SetTopicSettings({.max_message_bytes = batch.size() - 1});
+  auto a = r->AppendRecords(batch, false);
+  EXPECT_EQ(ToErrorCode(a.status()), v1::MESSAGE_TOO_LARGE) << a.status();
+  EXPECT_NE(a.status().message().find("max.message.bytes"), std::string::npos) << a.status();
+  EXPECT_EQ(r->log_end_offset(), Offset(0));
+  r->SetTopicSettings({.max_message_bytes = batch.size()});
+  EXPECT_TRUE(r->AppendRecords(batch, false).ok());
+}
+
+TEST_F(ReplicaTest, CompactedTopicRefusesRecordsWithoutKeyAndAppendsNothing) {
+  auto r = Make("/p", kB1);
+  r->BecomeLeader(State(1, kB1, {kB1}));
+  r->SetTopicSettings({.compacted = true});
+  for (storage::Compression codec : {storage::Compression::kNone, storage::Compression::kLz4}) {
+    storage::RecordBatchBuilder b({.compression = codec});
+    b.Append(1'700'000'000'000, "k", "keyed");
+    b.Append(1'700'000'000'000, std::nullopt, "keyless");
+    absl::StatusOr<std::string> keyless = b.Build();
+    ASSERT_TRUE(keyless.ok()) << keyless.status();
+    // A keyed batch in front: the request is refused whole.
+    auto a = r->AppendRecords(MakeBatches(1, 2) + *keyless, true);
+    EXPECT_EQ(ToErrorCode(a.status()), v1::INVALID_RECORD) << a.status();
+    EXPECT_NE(a.status().message().find("without a key"), std::string::npos) << a.status();
+    EXPECT_EQ(r->log_end_offset(), Offset(0)) << "nothing appended";
+  }
+  EXPECT_TRUE(r->AppendRecords(MakeBatches(2, 3), true).ok()) << "keyed records are fine";
+  r->SetTopicSettings({});
+  storage::RecordBatchBuilder b;
+  b.Append(1'700'000'000'000, std::nullopt, "keyless");
+  EXPECT_TRUE(r->AppendRecords(*b.Build(), true).ok()) << "delete policy takes keyless records";
 }
 
 TEST_F(ReplicaTest, IsrShrinkAfterAppendFailsWaitingAcksAll) {

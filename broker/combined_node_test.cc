@@ -27,6 +27,7 @@
 #include "proto/fjord/v1/broker.grpc.pb.h"
 #include "proto/fjord/v1/controller.grpc.pb.h"
 #include "storage/record_batch.h"
+#include "storage/record_batch_builder.h"
 #include "tests/cluster/test_env.h"
 
 namespace fjord::broker {
@@ -152,12 +153,18 @@ class CombinedCluster {
     return std::nullopt;
   }
 
-  bool CreateTopic(const std::string& name, int rf) const {
+  bool CreateTopic(const std::string& name, int rf,
+                   const std::map<std::string, std::string>& configs = {}) const {
     v1::CreateTopicsRequest req;
     auto* t = req.add_topics();
     t->set_name(name);
     t->set_num_partitions(1);
     t->set_replication_factor(rf);
+    for (const auto& [k, v] : configs) {
+      auto* c = t->add_configs();
+      c->set_name(k);
+      c->set_value(v);
+    }
     for (const auto& [i, pid] : pids_) {
       if (pid <= 0) continue;
       grpc::ClientContext ctx;
@@ -432,6 +439,149 @@ TEST(CombinedNodeTest, ThreeNodesKeepServingWhenTheActiveControllersNodeIsKilled
         return p && p->isr_nodes_size() == 3;
       },
       "the restarted node to rejoin the ISR");
+}
+
+}  // namespace
+}  // namespace fjord::broker
+
+namespace fjord::broker {
+namespace {
+
+// A Produce of `records` to partition 0 of `topic` on node 1 (gRPC status and
+// the partition's result).
+grpc::Status ProduceTo(const CombinedCluster& c, const std::string& topic, std::string records,
+                       int acks, v1::ProduceResponse::PartitionProduceResponse* out) {
+  v1::ProduceRequest req;
+  req.set_acks(acks);
+  req.set_timeout_ms(5000);
+  auto* td = req.add_topic_data();
+  td->set_topic(topic);
+  auto* pd = td->add_partition_data();
+  pd->set_partition(0);
+  pd->set_records(std::move(records));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(In(absl::Seconds(10)));
+  v1::ProduceResponse resp;
+  grpc::Status status = c.Broker(1)->Produce(&ctx, req, &resp);
+  if (status.ok() && resp.responses_size() == 1 &&
+      resp.responses(0).partition_responses_size() == 1) {
+    *out = resp.responses(0).partition_responses(0);
+  }
+  return status;
+}
+
+// A Fetch of partition 0 of `topic` on node 1 at `offset` with a leader
+// epoch; the partition's error code.
+v1::ErrorCode FetchError(const CombinedCluster& c, const std::string& topic, int64_t offset,
+                         int32_t leader_epoch) {
+  v1::FetchRequest req;
+  req.set_replica_id(-1);
+  req.set_max_wait_ms(0);
+  req.set_max_bytes(1 << 20);
+  auto* ft = req.add_topics();
+  ft->set_topic(topic);
+  auto* fp = ft->add_partitions();
+  fp->set_partition(0);
+  fp->set_fetch_offset(offset);
+  fp->set_current_leader_epoch(leader_epoch);
+  fp->set_partition_max_bytes(1 << 20);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(In(absl::Seconds(5)));
+  v1::FetchResponse resp;
+  if (!c.Broker(1)->Fetch(&ctx, req, &resp).ok() || resp.responses_size() != 1 ||
+      resp.responses(0).partitions_size() != 1) {
+    return v1::NETWORK_EXCEPTION;
+  }
+  return resp.responses(0).partitions(0).error_code();
+}
+
+// The broker issue's point 7(d) against a real process: every bad input of
+// point 5 gets its Kafka error, nothing bad is stored, and the node keeps
+// serving (each bad request is followed by a good produce, and at the end
+// every acknowledged batch reads back at its offset).
+TEST(CombinedNodeTest, BadInputsGetTheirErrorsAndTheNodeKeepsServing) {
+  CombinedCluster c(1, {{"socket.request.max.bytes", "2097152"}});
+  ASSERT_EQ(c.Format(1), 0) << "fjord-broker format; logs in " << c.logs();
+  c.Start(1);
+  WaitFor([&] { return c.ActiveController() == 1; }, "node 1 to become the active controller");
+  WaitFor([&] { return c.CreateTopic("good", 1, {{"max.message.bytes", "4096"}}); }, "topic good");
+  WaitFor(
+      [&] {
+        return c.CreateTopic("strict", 1, {{"min.insync.replicas", "2"}});
+      },
+      "topic strict (min.insync.replicas=2 on one node)");
+  WaitFor(
+      [&] {
+        return c.CreateTopic("compacted", 1, {{"cleanup.policy", "compact"}});
+      },
+      "topic compacted");
+  for (const char* t : {"good", "strict", "compacted"}) {
+    WaitFor([&] { return c.Describe(t).has_value(); }, absl::StrCat("a leader for ", t));
+  }
+
+  std::map<int64_t, std::string> acked;
+  int round = 0;
+  auto expect_still_serving = [&](const std::string& after) {
+    const std::string value = absl::StrCat("ok", round++, "/");
+    v1::ProduceResponse::PartitionProduceResponse r;
+    ASSERT_TRUE(ProduceTo(c, "good", testing::MakeBatch(3, 1'700'000'000'000, value), -1, &r).ok())
+        << "node stopped answering after " << after;
+    ASSERT_EQ(r.error_code(), v1::NONE) << "after " << after << ": " << r.error_message();
+    acked[r.base_offset()] = value;
+  };
+  expect_still_serving("start");
+
+  auto expect_error = [&](const std::string& topic, std::string records, int acks,
+                          v1::ErrorCode want, const std::string& what) {
+    v1::ProduceResponse::PartitionProduceResponse r;
+    grpc::Status s = ProduceTo(c, topic, std::move(records), acks, &r);
+    ASSERT_TRUE(s.ok()) << what << ": " << s.error_message();
+    EXPECT_EQ(r.error_code(), want) << what << ": " << r.error_message();
+    EXPECT_FALSE(r.error_message().empty()) << what << ": the error says why";
+    expect_still_serving(what);
+  };
+
+  std::string corrupt = testing::MakeBatch(3, 1'700'000'000'000, "c");
+  corrupt[corrupt.size() - 2] ^= 0x5a;  // a record byte: the CRC no longer matches
+  expect_error("good", corrupt, -1, v1::CORRUPT_MESSAGE, "a batch with a bad CRC");
+  expect_error("good", "not a record batch at all", -1, v1::CORRUPT_MESSAGE, "garbage bytes");
+  expect_error("good", testing::MakeBatch(1, 1, "a"), 2, v1::INVALID_REQUIRED_ACKS, "acks=2");
+  expect_error("no-such-topic", testing::MakeBatch(1, 1, "u"), -1, v1::UNKNOWN_TOPIC_OR_PARTITION,
+               "an unknown topic");
+  expect_error("good", testing::MakeBatch(10, 1, "big", 1024), -1, v1::MESSAGE_TOO_LARGE,
+               "a 10 KiB batch over the topic's max.message.bytes=4096");
+  expect_error("strict", testing::MakeBatch(1, 1, "s"), -1, v1::NOT_ENOUGH_REPLICAS,
+               "acks=all below the topic's min.insync.replicas");
+  {
+    storage::RecordBatchBuilder b;
+    b.Append(1'700'000'000'000, std::nullopt, "keyless");
+    absl::StatusOr<std::string> keyless = b.Build();
+    ASSERT_TRUE(keyless.ok());
+    expect_error("compacted", *keyless, -1, v1::INVALID_RECORD,
+                 "a keyless record on a compacted topic");
+  }
+  {
+    // Over socket.request.max.bytes: refused by gRPC before the handler.
+    v1::ProduceResponse::PartitionProduceResponse r;
+    grpc::Status s = ProduceTo(c, "good", std::string(3 << 20, 'x'), -1, &r);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    expect_still_serving("an oversized request");
+  }
+  const int32_t epoch = c.Describe("good")->leader_epoch();
+  EXPECT_EQ(FetchError(c, "good", 1'000'000, epoch), v1::OFFSET_OUT_OF_RANGE);
+  EXPECT_EQ(FetchError(c, "good", 0, epoch + 5), v1::UNKNOWN_LEADER_EPOCH);
+  if (epoch > 0) {
+    EXPECT_EQ(FetchError(c, "good", 0, epoch - 1), v1::FENCED_LEADER_EPOCH);
+  }
+  EXPECT_EQ(FetchError(c, "good", 0, epoch), v1::NONE);
+  expect_still_serving("bad fetches");
+
+  // Everything acknowledged is there, at its offset, and nothing else is:
+  // the refused batches left no trace in the log.
+  std::optional<std::map<int64_t, std::string>> found = c.ReadAll("good");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->size(), acked.size());
+  EXPECT_EQ(Missing(acked, *found), 0);
 }
 
 }  // namespace

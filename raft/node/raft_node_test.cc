@@ -83,6 +83,42 @@ class LocalNetwork {
   std::set<NodeId> isolated_ ABSL_GUARDED_BY(mu_);
 };
 
+// A proposal in flight. The callbacks own it: `done` may run after the test
+// stops waiting (at request_timeout or when the node stops). A Mutex, not a
+// Notification, carries the result: TSAN sees absl::Mutex through the shim.
+struct Pending {
+  absl::Mutex mu;
+  std::optional<LogIndex> appended ABSL_GUARDED_BY(mu);
+  std::optional<absl::StatusOr<LogIndex>> result ABSL_GUARDED_BY(mu);
+
+  bool WaitAppended(absl::Duration wait) {
+    absl::MutexLock lock(&mu);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return appended.has_value(); };
+    return mu.AwaitWithTimeout(absl::Condition(&ready), wait);
+  }
+  std::optional<absl::StatusOr<LogIndex>> WaitResult(absl::Duration wait) {
+    absl::MutexLock lock(&mu);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return result.has_value(); };
+    mu.AwaitWithTimeout(absl::Condition(&ready), wait);
+    return result;
+  }
+};
+
+std::shared_ptr<Pending> StartProposal(RaftNode& node, const std::string& data) {
+  auto p = std::make_shared<Pending>();
+  node.Propose(
+      data,
+      [p](LogIndex index, Term) {
+        absl::MutexLock lock(&p->mu);
+        p->appended = index;
+      },
+      [p](absl::StatusOr<LogIndex> r) {
+        absl::MutexLock lock(&p->mu);
+        p->result = std::move(r);
+      });
+  return p;
+}
+
 class RaftNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -133,15 +169,20 @@ class RaftNodeTest : public ::testing::Test {
     return kNoNode;
   }
 
+  // The fixture keeps every proposal's state alive until the nodes have
+  // stopped, so it is freed on this thread after their threads were joined
+  // (a node thread dropping the last reference made TSAN report libstdc++'s
+  // shared_ptr release fast path).
+  std::shared_ptr<Pending> ProposeTracked(NodeId on, const std::string& data) {
+    std::shared_ptr<Pending> p = StartProposal(*nodes_[on], data);
+    keep_alive_.push_back(p);
+    return p;
+  }
+
   absl::StatusOr<LogIndex> ProposeAndWait(NodeId on, const std::string& data) {
-    absl::Notification done;
-    absl::StatusOr<LogIndex> result = absl::DeadlineExceededError("no answer");
-    nodes_[on]->Propose(data, [&](absl::StatusOr<LogIndex> r) {
-      result = std::move(r);
-      done.Notify();
-    });
-    if (!done.WaitForNotificationWithTimeout(kWaitMax)) return absl::DeadlineExceededError("hung");
-    return result;
+    std::optional<absl::StatusOr<LogIndex>> r = ProposeTracked(on, data)->WaitResult(kWaitMax);
+    if (!r.has_value()) return absl::DeadlineExceededError("hung");
+    return *r;
   }
 
   bool WaitForItems(NodeId id, size_t count) {
@@ -170,6 +211,7 @@ class RaftNodeTest : public ::testing::Test {
   std::map<NodeId, std::unique_ptr<ListStateMachine>> sms_;
   std::map<NodeId, std::unique_ptr<LocalNetwork::Endpoint>> endpoints_;
   std::map<NodeId, std::unique_ptr<RaftNode>> nodes_;
+  std::vector<std::shared_ptr<void>> keep_alive_;
 };
 
 TEST_F(RaftNodeTest, ElectsReplicatesAndServesReads) {
@@ -183,13 +225,25 @@ TEST_F(RaftNodeTest, ElectsReplicatesAndServesReads) {
     ASSERT_TRUE(WaitForItems(NodeId(i), 50)) << "node " << i << " did not apply 50 entries";
     EXPECT_EQ(sms_[NodeId(i)]->items(), sms_[leader]->items());
   }
-  absl::Notification read;
-  absl::Status read_status;
-  nodes_[leader]->ReadIndex([&](absl::Status s) {
-    read_status = s;
-    read.Notify();
+  struct Read {
+    absl::Mutex mu;
+    std::optional<absl::Status> status ABSL_GUARDED_BY(mu);
+  };
+  auto read = std::make_shared<Read>();
+  keep_alive_.push_back(read);
+  nodes_[leader]->ReadIndex([read](absl::Status s) {
+    absl::MutexLock lock(&read->mu);
+    read->status = s;
   });
-  ASSERT_TRUE(read.WaitForNotificationWithTimeout(kWaitMax));
+  absl::Status read_status;
+  {
+    absl::MutexLock lock(&read->mu);
+    auto answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(read->mu) {
+      return read->status.has_value();
+    };
+    ASSERT_TRUE(read->mu.AwaitWithTimeout(absl::Condition(&answered), kWaitMax));
+    read_status = *read->status;
+  }
   EXPECT_TRUE(read_status.ok()) << read_status;
 
   const NodeId follower = NodeId(leader.value() % 3 + 1);
@@ -250,53 +304,11 @@ TEST_F(RaftNodeTest, ProposeReportsTheAppendedIndexBeforeCompletion) {
 
   // A refused proposal only gets `done`, with the error.
   const NodeId follower = NodeId(leader.value() % 3 + 1);
-  bool appended_called = false;
-  absl::Notification refused;
-  absl::Status refusal;
-  nodes_[follower]->Propose(
-      "y", [&](LogIndex, Term) { appended_called = true; },
-      [&](absl::StatusOr<LogIndex> r) {
-        refusal = r.status();
-        refused.Notify();
-      });
-  ASSERT_TRUE(refused.WaitForNotificationWithTimeout(kWaitMax));
-  EXPECT_EQ(ToErrorCode(refusal), v1::NOT_LEADER_OR_FOLLOWER) << refusal;
-  EXPECT_FALSE(appended_called);
-}
-
-// A proposal in flight. The callbacks own it: `done` may run after the test
-// stops waiting (at request_timeout or when the node stops).
-struct Pending {
-  absl::Mutex mu;
-  std::optional<LogIndex> appended ABSL_GUARDED_BY(mu);
-  std::optional<absl::StatusOr<LogIndex>> result ABSL_GUARDED_BY(mu);
-
-  bool WaitAppended(absl::Duration wait) {
-    absl::MutexLock lock(&mu);
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return appended.has_value(); };
-    return mu.AwaitWithTimeout(absl::Condition(&ready), wait);
-  }
-  std::optional<absl::StatusOr<LogIndex>> WaitResult(absl::Duration wait) {
-    absl::MutexLock lock(&mu);
-    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return result.has_value(); };
-    mu.AwaitWithTimeout(absl::Condition(&ready), wait);
-    return result;
-  }
-};
-
-std::shared_ptr<Pending> ProposeTracked(RaftNode& node, const std::string& data) {
-  auto p = std::make_shared<Pending>();
-  node.Propose(
-      data,
-      [p](LogIndex index, Term) {
-        absl::MutexLock lock(&p->mu);
-        p->appended = index;
-      },
-      [p](absl::StatusOr<LogIndex> r) {
-        absl::MutexLock lock(&p->mu);
-        p->result = std::move(r);
-      });
-  return p;
+  std::shared_ptr<Pending> refused = ProposeTracked(follower, "y");
+  std::optional<absl::StatusOr<LogIndex>> refusal = refused->WaitResult(kWaitMax);
+  ASSERT_TRUE(refusal.has_value()) << "no answer from a follower";
+  EXPECT_EQ(ToErrorCode(refusal->status()), v1::NOT_LEADER_OR_FOLLOWER) << refusal->status();
+  EXPECT_FALSE(refused->WaitAppended(absl::ZeroDuration()));
 }
 
 class FailFastRaftNodeTest : public RaftNodeTest {
@@ -314,7 +326,7 @@ TEST_F(FailFastRaftNodeTest, AProposalStrandedByLeadershipLossFailsAtOnce) {
   // Cut off, the leader appends but cannot commit; CheckQuorum makes it step
   // down within an election timeout (10 ticks of 10 ms) or so.
   net_.SetIsolated(leader, true);
-  std::shared_ptr<Pending> p = ProposeTracked(*nodes_[leader], "stranded");
+  std::shared_ptr<Pending> p = ProposeTracked(leader, "stranded");
   std::optional<absl::StatusOr<LogIndex>> r = p->WaitResult(kWaitMax);
   ASSERT_TRUE(r.has_value()) << "no answer within " << kWaitMax
                              << " (request_timeout is 5 minutes)";
@@ -336,7 +348,7 @@ TEST_F(RaftNodeTest, WithoutFailFastAStrandedProposalWaitsForItsTimeout) {
   const NodeId leader = WaitForLeader();
   ASSERT_NE(leader, kNoNode) << "no leader within " << kWaitMax;
   net_.SetIsolated(leader, true);
-  std::shared_ptr<Pending> p = ProposeTracked(*nodes_[leader], "stranded");
+  std::shared_ptr<Pending> p = ProposeTracked(leader, "stranded");
   ASSERT_TRUE(p->WaitAppended(kWaitMax)) << "the isolated leader did not append";
   ASSERT_TRUE(WaitUntilNotLeader(leader)) << "the isolated leader never stepped down";
   EXPECT_FALSE(p->WaitResult(absl::Milliseconds(300)).has_value())

@@ -68,7 +68,7 @@ struct ConsumerConfig : CommonConfig {
   int32_t auto_commit_interval_ms = 5000;
   AutoOffsetReset auto_offset_reset = AutoOffsetReset::kLatest;
   IsolationLevel isolation_level = IsolationLevel::kReadUncommitted;
-  bool check_crcs = true;  // accepted; Fjord's consumer always verifies CRC32C
+  bool check_crcs = true;             // accepted; Fjord's consumer always verifies CRC32C
   std::string client_rack;            // client.rack, sent to the group coordinator
   std::string group_remote_assignor;  // "uniform", "range" or "" (the group's default)
 

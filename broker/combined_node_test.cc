@@ -54,6 +54,35 @@ std::chrono::system_clock::time_point In(absl::Duration d) {
   return absl::ToChronoTime(absl::Now() + d);
 }
 
+// A Produce of `records` to partition 0 of `topic`.
+v1::ProduceRequest ProduceRequestFor(const std::string& topic, std::string records, int acks) {
+  v1::ProduceRequest req;
+  req.set_acks(acks);
+  req.set_timeout_ms(5000);
+  auto* td = req.add_topic_data();
+  td->set_topic(topic);
+  auto* pd = td->add_partition_data();
+  pd->set_partition(0);
+  pd->set_records(std::move(records));
+  return req;
+}
+
+// A consumer's Fetch of partition 0 of `topic` from `offset`, without waiting.
+v1::FetchRequest FetchRequestFor(const std::string& topic, int64_t offset, int32_t leader_epoch) {
+  v1::FetchRequest req;
+  req.set_replica_id(-1);
+  req.set_max_wait_ms(0);
+  req.set_max_bytes(1 << 20);
+  auto* ft = req.add_topics();
+  ft->set_topic(topic);
+  auto* fp = ft->add_partitions();
+  fp->set_partition(0);
+  fp->set_fetch_offset(offset);
+  fp->set_current_leader_epoch(leader_epoch);
+  fp->set_partition_max_bytes(1 << 20);
+  return req;
+}
+
 // N combined nodes with ids 1..N on free loopback ports under TEST_TMPDIR.
 class CombinedCluster {
  public:
@@ -206,14 +235,7 @@ class CombinedCluster {
     out.set_error_code(v1::LEADER_NOT_AVAILABLE);
     auto p = Describe(topic);
     if (!p) return out;
-    v1::ProduceRequest req;
-    req.set_acks(-1);
-    req.set_timeout_ms(5000);
-    auto* pd = req.add_topic_data();
-    pd->set_topic(topic);
-    auto* part = pd->add_partition_data();
-    part->set_partition(0);
-    part->set_records(std::move(records));
+    const v1::ProduceRequest req = ProduceRequestFor(topic, std::move(records), -1);
     grpc::ClientContext ctx;
     ctx.set_deadline(In(absl::Seconds(10)));
     v1::ProduceResponse resp;
@@ -232,17 +254,7 @@ class CombinedCluster {
     std::map<int64_t, std::string> out;
     int64_t next = 0;
     while (true) {
-      v1::FetchRequest req;
-      req.set_replica_id(-1);
-      req.set_max_wait_ms(0);
-      req.set_max_bytes(1 << 20);
-      auto* ft = req.add_topics();
-      ft->set_topic(topic);
-      auto* fp = ft->add_partitions();
-      fp->set_partition(0);
-      fp->set_fetch_offset(next);
-      fp->set_current_leader_epoch(-1);
-      fp->set_partition_max_bytes(1 << 20);
+      const v1::FetchRequest req = FetchRequestFor(topic, next, -1);
       grpc::ClientContext ctx;
       ctx.set_deadline(In(absl::Seconds(5)));
       v1::FetchResponse resp;
@@ -451,14 +463,7 @@ namespace {
 // the partition's result).
 grpc::Status ProduceTo(const CombinedCluster& c, const std::string& topic, std::string records,
                        int acks, v1::ProduceResponse::PartitionProduceResponse* out) {
-  v1::ProduceRequest req;
-  req.set_acks(acks);
-  req.set_timeout_ms(5000);
-  auto* td = req.add_topic_data();
-  td->set_topic(topic);
-  auto* pd = td->add_partition_data();
-  pd->set_partition(0);
-  pd->set_records(std::move(records));
+  const v1::ProduceRequest req = ProduceRequestFor(topic, std::move(records), acks);
   grpc::ClientContext ctx;
   ctx.set_deadline(In(absl::Seconds(10)));
   v1::ProduceResponse resp;
@@ -474,17 +479,7 @@ grpc::Status ProduceTo(const CombinedCluster& c, const std::string& topic, std::
 // epoch; the partition's error code.
 v1::ErrorCode FetchError(const CombinedCluster& c, const std::string& topic, int64_t offset,
                          int32_t leader_epoch) {
-  v1::FetchRequest req;
-  req.set_replica_id(-1);
-  req.set_max_wait_ms(0);
-  req.set_max_bytes(1 << 20);
-  auto* ft = req.add_topics();
-  ft->set_topic(topic);
-  auto* fp = ft->add_partitions();
-  fp->set_partition(0);
-  fp->set_fetch_offset(offset);
-  fp->set_current_leader_epoch(leader_epoch);
-  fp->set_partition_max_bytes(1 << 20);
+  const v1::FetchRequest req = FetchRequestFor(topic, offset, leader_epoch);
   grpc::ClientContext ctx;
   ctx.set_deadline(In(absl::Seconds(5)));
   v1::FetchResponse resp;

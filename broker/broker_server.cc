@@ -31,7 +31,7 @@ BrokerServer::BrokerServer(BrokerServerOptions options, storage::FileSystem& fs,
                                .max_bytes = options_.replica_fetch_response_max_bytes,
                                .partition_max_bytes = options_.replica_fetch_max_bytes},
                 [this] { return broker_epoch(); }),
-      applier_(replicas_, fetchers_, options_.listener_name) {
+      applier_(replicas_, fetchers_, options_.listener_name, [this] { return broker_epoch(); }) {
   group::CoordinatorOptions group = options_.group;
   group.local = options_.id;
   group.listener_name = options_.listener_name;

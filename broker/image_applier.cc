@@ -44,11 +44,13 @@ absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
   const BrokerId local = replicas_.options().local;
   absl::Status first_error;
   std::set<std::pair<controller::Uuid, int32_t>> assigned;
+  std::set<std::string> assigned_dirs;
   for (const std::string& name : image.SortedTopicNames()) {
     const controller::TopicImage* topic = image.topic_by_name(name);
     for (size_t i = 0; i < topic->partitions.size(); ++i) {
-      if (topic->partitions[i]->IsReplica(local))
-        assigned.insert({topic->id, static_cast<int32_t>(i)});
+      if (!topic->partitions[i]->IsReplica(local)) continue;
+      assigned.insert({topic->id, static_cast<int32_t>(i)});
+      assigned_dirs.insert(ReplicaManager::DirName(name, PartitionId(static_cast<int32_t>(i))));
     }
   }
   for (const std::shared_ptr<Replica>& r : replicas_.All()) {
@@ -101,7 +103,28 @@ absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
       }
     }
   }
+  if (absl::Status s = MaybeSweep(image, assigned_dirs); !s.ok() && first_error.ok()) {
+    first_error = s;
+  }
   return first_error;
+}
+
+absl::Status ImageApplier::MaybeSweep(const controller::MetadataImage& image,
+                                      const std::set<std::string>& assigned_dirs) {
+  if (swept_ || broker_epoch_ == nullptr) return absl::OkStatus();
+  const BrokerEpoch epoch = broker_epoch_();
+  if (epoch < BrokerEpoch(0) || image.offset() < Offset(epoch.value())) return absl::OkStatus();
+  absl::StatusOr<std::vector<std::string>> deleted =
+      replicas_.DeleteStrayDirectories(assigned_dirs);
+  if (!deleted.ok()) {
+    // Tried again with the next image.
+    spdlog::error("startup sweep of stray partition directories: {}", deleted.status().ToString());
+    return deleted.status();
+  }
+  swept_ = true;
+  spdlog::info("startup sweep at metadata offset {}: {} stray partition directories deleted",
+               image.offset().value(), deleted->size());
+  return absl::OkStatus();
 }
 
 }  // namespace fjord::broker

@@ -6,11 +6,23 @@
 // files. Removals come first, so a topic deleted and created again under the
 // same name (the same directory) starts from an empty log.
 //
+// Startup sweep: directories of replicas a previous run hosted but the
+// metadata no longer assigns here (a topic deleted while this broker was
+// down) are never opened, so nothing above deletes them. Once the broker has
+// caught up with the metadata (the first image at or past the offset of its
+// own registration, the broker epoch: the controller's rule for unfencing),
+// every partition directory the image does not assign here is deleted, with
+// any `*.deleting` left by a crash (ReplicaManager::DeleteStrayDirectories).
+// Never earlier: an image older than this run's registration may predate
+// the creation of a topic whose directory is on disk.
+//
 // Threading: Apply() is called by one thread (the metadata follower, or a
 // test); it is not reentrant.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -32,17 +44,29 @@ class FollowerRegistry {
 class ImageApplier {
  public:
   // `listener_name` names the inter-broker listener followers connect to.
-  ImageApplier(ReplicaManager& replicas, FollowerRegistry& followers, std::string listener_name)
-      : replicas_(replicas), followers_(followers), listener_name_(std::move(listener_name)) {}
+  // `broker_epoch` returns this run's registration epoch (-1 before
+  // registering); without it there is no startup sweep.
+  ImageApplier(ReplicaManager& replicas, FollowerRegistry& followers, std::string listener_name,
+               std::function<BrokerEpoch()> broker_epoch = nullptr)
+      : replicas_(replicas),
+        followers_(followers),
+        listener_name_(std::move(listener_name)),
+        broker_epoch_(std::move(broker_epoch)) {}
 
   // Applies `image`. A replica whose log cannot be opened is reported and
   // skipped (it stays offline); the rest still apply.
   absl::Status Apply(const controller::MetadataImage& image);
 
  private:
+  // The startup sweep, once `image` shows the broker caught up.
+  absl::Status MaybeSweep(const controller::MetadataImage& image,
+                          const std::set<std::string>& assigned_dirs);
+
   ReplicaManager& replicas_;
   FollowerRegistry& followers_;
   const std::string listener_name_;
+  const std::function<BrokerEpoch()> broker_epoch_;
+  bool swept_ = false;
 };
 
 }  // namespace fjord::broker

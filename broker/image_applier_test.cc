@@ -4,11 +4,15 @@
 // topic of the same name is created again.
 #include "broker/image_applier.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "broker/test_util.h"
 #include "common/clock.h"
 #include "controller/image_test_util.h"
 #include "gtest/gtest.h"
 #include "storage/fault_file_system.h"
+#include "storage/posix_file_system.h"
 
 namespace fjord::broker {
 namespace {
@@ -93,6 +97,96 @@ TEST_F(ImageApplierTest, RecreatedTopicNeverSharesTheOldLog) {
   ASSERT_NE(now, nullptr);
   EXPECT_EQ(now->topic_id(), new_id);
   EXPECT_EQ(now->log().log_end_offset(), Offset(0)) << "the new topic sees the old one's data";
+}
+
+// The startup sweep, on a real directory: a previous run left replicas of
+// topics "kept" and "gone", a crash left "gone-1.deleting", and other data
+// sits beside them. "gone" was deleted while the broker was down.
+class StartupSweepTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    dir_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/sweep-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    ReplicaManager before(fs_, clock_, {.local = BrokerId(1), .log_dir = dir_}, sender_);
+    ImageApplier applier(before, followers_, "PLAINTEXT");
+    ASSERT_TRUE(applier.Apply(*ReplayAll(log_)).ok());
+    for (const char* topic : {"kept", "gone"}) {
+      auto r = before.Get(topic, PartitionId(0));
+      ASSERT_NE(r, nullptr);
+      std::string batch = testing::MakeBatch(3, 1000);
+      ASSERT_TRUE(r->log().AppendAsLeader(absl::MakeSpan(batch), LeaderEpoch(0)).ok());
+    }
+    before.CloseAll();
+    std::filesystem::create_directories(dir_ + "/gone-1.deleting");
+    std::ofstream(dir_ + "/gone-1.deleting/00000000000000000000.log") << "x";
+    std::filesystem::create_directories(dir_ + "/raft");
+    std::ofstream(dir_ + "/raft/CURRENT") << "MANIFEST-000001";
+    std::ofstream(dir_ + "/meta.properties") << "node.id=1";
+    std::filesystem::create_directories(dir_ + "/empty-3");
+    // The deletion the broker missed, then this run's registration (its
+    // epoch is the offset of that record).
+    log_.push_back(Batch({RemoveTopicRec(gone_)}));
+    log_.push_back(Batch({RegisterBrokerRec(1, 4, false)}));
+  }
+  bool Exists(const std::string& name) { return std::filesystem::exists(dir_ + "/" + name); }
+
+  storage::PosixFileSystem& fs_ = storage::PosixFileSystem::Get();
+  ManualClock clock_{absl::FromUnixMillis(1000)};
+  testing::RecordingSender sender_;
+  NoFollowers followers_;
+  std::string dir_;
+  const controller::Uuid kept_{1, 1}, gone_{2, 2};
+  std::vector<v1::MetadataRecordBatch> log_ = {
+      Batch({RegisterBrokerRec(1, 1, false)}),
+      Batch({TopicRec("kept", kept_), PartitionRec(kept_, 0, {1}, {1}, 1)}),
+      Batch({TopicRec("gone", gone_), PartitionRec(gone_, 0, {1}, {1}, 1)})};
+};
+
+TEST_F(StartupSweepTest, DeletesStrayDirectoriesOnceCaughtUpWithTheMetadata) {
+  BrokerEpoch epoch(-1);
+  ReplicaManager replicas(fs_, clock_, {.local = BrokerId(1), .log_dir = dir_}, sender_);
+  ImageApplier applier(replicas, followers_, "PLAINTEXT", [&epoch] { return epoch; });
+
+  // Not registered yet, then registered but shown an image older than the
+  // registration: no sweep (the image may predate a topic on disk).
+  std::vector<v1::MetadataRecordBatch> early(log_.begin(), log_.begin() + 2);
+  ASSERT_TRUE(applier.Apply(*ReplayAll(early)).ok());
+  epoch = BrokerEpoch(5);
+  ASSERT_TRUE(applier.Apply(*ReplayAll(early)).ok());
+  EXPECT_TRUE(Exists("gone-0"));
+  EXPECT_TRUE(Exists("gone-1.deleting"));
+
+  // Caught up: the image reaches the registration's offset.
+  controller::ImagePtr image = ReplayAll(log_);
+  epoch = BrokerEpoch(image->offset().value());
+  ASSERT_TRUE(applier.Apply(*image).ok());
+  EXPECT_FALSE(Exists("gone-0")) << "deleted topic's directory remains";
+  EXPECT_FALSE(Exists("gone-1.deleting")) << "a crashed deletion remains";
+  EXPECT_TRUE(Exists("kept-0"));
+  EXPECT_TRUE(Exists("raft/CURRENT"));
+  EXPECT_TRUE(Exists("meta.properties"));
+  EXPECT_TRUE(Exists("empty-3")) << "a directory without log files is not a partition's";
+  auto kept = replicas.Get("kept", PartitionId(0));
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->log().log_end_offset(), Offset(3)) << "the assigned replica lost data";
+
+  // Once per process: later images do not sweep again.
+  std::filesystem::create_directories(dir_ + "/later-0");
+  std::ofstream(dir_ + "/later-0/00000000000000000000.log") << "";
+  ASSERT_TRUE(applier.Apply(*image).ok());
+  EXPECT_TRUE(Exists("later-0"));
+  replicas.CloseAll();
+}
+
+TEST_F(StartupSweepTest, WithoutABrokerEpochNothingIsSwept) {
+  ReplicaManager replicas(fs_, clock_, {.local = BrokerId(1), .log_dir = dir_}, sender_);
+  ImageApplier applier(replicas, followers_, "PLAINTEXT");
+  ASSERT_TRUE(applier.Apply(*ReplayAll(log_)).ok());
+  EXPECT_TRUE(Exists("gone-0"));
+  replicas.CloseAll();
 }
 
 }  // namespace

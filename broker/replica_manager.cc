@@ -1,7 +1,10 @@
 #include "broker/replica_manager.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -45,8 +48,58 @@ std::shared_ptr<Replica> ReplicaManager::Get(const controller::Uuid& topic_id,
   return it == by_id_.end() ? nullptr : it->second;
 }
 
+std::string ReplicaManager::DirName(const std::string& topic, PartitionId p) {
+  return absl::StrCat(topic, "-", p.value());
+}
+
 std::string ReplicaManager::DirOf(const std::string& topic, PartitionId p) const {
-  return absl::StrCat(options_.log_dir, "/", topic, "-", p.value());
+  return absl::StrCat(options_.log_dir, "/", DirName(topic, p));
+}
+
+namespace {
+
+constexpr absl::string_view kDeletingSuffix = ".deleting";
+
+// <topic>-<partition>, as DirName writes it.
+bool IsPartitionDirName(absl::string_view name) {
+  const size_t dash = name.rfind('-');
+  if (dash == absl::string_view::npos || dash == 0 || dash + 1 == name.size()) return false;
+  for (char c : name.substr(dash + 1)) {
+    if (!absl::ascii_isdigit(c)) return false;
+  }
+  return true;
+}
+
+// A file only a PartitionLog writes: a segment, an index or a checkpoint.
+bool IsLogFileName(absl::string_view name) {
+  return absl::EndsWith(name, ".log") || absl::EndsWith(name, ".index") ||
+         absl::EndsWith(name, ".timeindex") || absl::EndsWith(name, "-checkpoint");
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ReplicaManager::DeleteStrayDirectories(
+    const std::set<std::string>& keep) {
+  std::set<std::string> hosted;
+  for (const std::shared_ptr<Replica>& r : All())
+    hosted.insert(DirName(r->topic(), r->partition()));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, fs_.List(options_.log_dir));
+  std::vector<std::string> deleted;
+  for (const std::string& name : names) {
+    const std::string path = absl::StrCat(options_.log_dir, "/", name);
+    bool stray = false;
+    if (absl::EndsWith(name, kDeletingSuffix)) {
+      stray = IsPartitionDirName(name.substr(0, name.size() - kDeletingSuffix.size()));
+    } else if (IsPartitionDirName(name) && keep.count(name) == 0 && hosted.count(name) == 0) {
+      absl::StatusOr<std::vector<std::string>> files = fs_.List(path);  // Fails on a file.
+      stray = files.ok() && std::any_of(files->begin(), files->end(), IsLogFileName);
+    }
+    if (!stray) continue;
+    RETURN_IF_ERROR(fs_.RemoveAll(path));
+    spdlog::info("deleted stray partition directory {}", path);
+    deleted.push_back(path);
+  }
+  return deleted;
 }
 
 std::shared_ptr<Replica> ReplicaManager::Detach(const controller::Uuid& topic_id, PartitionId p) {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,6 +58,18 @@ class ReplicaManager {
   // replica finish on the closed log.
   absl::Status Delete(const controller::Uuid& topic_id, PartitionId p);
   std::vector<std::shared_ptr<Replica>> All() const;
+  // The startup sweep (Kafka's stray-log cleanup): deletes each partition
+  // directory under log.dirs that is neither hosted nor named in `keep`
+  // (<topic>-<partition> names the metadata assigns here: a topic deleted
+  // while this broker was down), and each `*.deleting` directory a crash
+  // left behind in RemoveAll. A directory counts as a partition directory
+  // only if its name is <topic>-<number> and it holds log files (segments or
+  // checkpoints), so other data under log.dirs (meta.properties, raft/) is
+  // never touched. Returns the paths deleted; the first error stops it.
+  absl::StatusOr<std::vector<std::string>> DeleteStrayDirectories(
+      const std::set<std::string>& keep);
+  // <log_dir>/<topic>-<partition>'s name within log_dir.
+  static std::string DirName(const std::string& topic, PartitionId p);
 
   int AddListener(Listener listener);
   void RemoveListener(int id);

@@ -160,18 +160,24 @@ void LeaderFetcher::Handle(const v1::ReplicaFetchPartitionData& data, v1::Replic
     case v1::NONE:
       break;
     case v1::OFFSET_OUT_OF_RANGE: {
-      // Our log runs past the leader's (an unclean history): cut back to the
-      // leader's high watermark (Replica::TruncateTo never goes below ours).
-      absl::StatusOr<Offset> end = r->TruncateTo(Offset(data.high_watermark()));
+      const Offset leader_start(data.log_start_offset());
+      const Offset leader_hw(data.high_watermark());
+      // Below the leader's log start (its retention deleted what we need
+      // next): start over there, as Kafka does. Otherwise our log runs past
+      // the leader's (an unclean history): cut back to the leader's high
+      // watermark (Replica::TruncateTo never goes below ours).
+      absl::StatusOr<Offset> end = r->log_end_offset() < leader_start
+                                       ? r->TruncateFullyAndStartAt(leader_start)
+                                       : r->TruncateTo(leader_hw);
       if (!end.ok()) {
         spdlog::error("{}: truncation failed: {}", name, end.status().ToString());
         return;
       }
-      if (*end > Offset(data.high_watermark()) || *end < Offset(data.log_start_offset())) {
-        // Below the leader's log start: needs a full reset of the local log,
-        // which storage/ does not offer yet. Stop fetching; stay out of ISR.
-        spdlog::error("{}: log end {} outside the leader's range [{}, {}]; not fetching", name,
-                      end->value(), data.log_start_offset(), data.high_watermark());
+      if (*end > leader_hw) {
+        // Our own high watermark is above the leader's log end: not a
+        // history this replica can rejoin. Stop fetching; stay out of ISR.
+        spdlog::error("{}: log end {} above the leader's high watermark {}; not fetching", name,
+                      end->value(), leader_hw.value());
         return;
       }
       FillCredit(*r, next->add_partitions());
@@ -189,8 +195,14 @@ void LeaderFetcher::Handle(const v1::ReplicaFetchPartitionData& data, v1::Replic
       return;
   }
   if (data.has_diverging_epoch()) {
-    absl::StatusOr<Offset> end = r->TruncateOnDivergence(
-        LeaderEpoch(data.diverging_epoch().epoch()), Offset(data.diverging_epoch().end_offset()));
+    // No epoch in common because the leader's retention deleted every
+    // epoch we know of (kNoLeaderEpoch, ending at its log start): start
+    // over at its log start, as for OFFSET_OUT_OF_RANGE.
+    absl::StatusOr<Offset> end =
+        r->log_end_offset() < Offset(data.log_start_offset())
+            ? r->TruncateFullyAndStartAt(Offset(data.log_start_offset()))
+            : r->TruncateOnDivergence(LeaderEpoch(data.diverging_epoch().epoch()),
+                                      Offset(data.diverging_epoch().end_offset()));
     if (!end.ok()) {
       spdlog::error("{}: truncation failed: {}", name, end.status().ToString());
       return;

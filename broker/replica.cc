@@ -482,6 +482,27 @@ absl::StatusOr<Offset> Replica::TruncateTo(Offset offset) {
   return log_->TruncateTo(target);
 }
 
+absl::StatusOr<Offset> Replica::TruncateFullyAndStartAt(Offset leader_log_start) {
+  {
+    absl::WriterMutexLock role_lock(&role_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      if (role_ != Role::kFollower) {
+        return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
+      }
+    }
+    const Offset end = log_->log_end_offset();
+    if (end >= leader_log_start) return end;
+    // Everything we hold lies below the leader's log start, so below its
+    // high watermark: nothing acknowledged is lost here.
+    spdlog::warn("{}-{}: log end {} is below the leader's log start {}: restarting the log there",
+                 topic_, partition_.value(), end.value(), leader_log_start.value());
+    RETURN_IF_ERROR(log_->TruncateFullyAndStartAt(leader_log_start).status());
+  }
+  Changed();  // The high watermark moved up with the log start.
+  return leader_log_start;
+}
+
 Replica::Role Replica::role() const {
   absl::MutexLock lock(&mu_);
   return role_;

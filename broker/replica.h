@@ -146,6 +146,11 @@ class Replica {
   absl::StatusOr<Offset> TruncateOnDivergence(LeaderEpoch epoch, Offset end_offset);
   // Truncates to `offset` (OFFSET_OUT_OF_RANGE recovery), never below the HW.
   absl::StatusOr<Offset> TruncateTo(Offset offset);
+  // The leader's log starts past our log end (its retention deleted what we
+  // would fetch next): empties the log and restarts it at
+  // `leader_log_start` (Kafka's truncateFullyAndStartAt). A no-op when the
+  // log end is not below it.
+  absl::StatusOr<Offset> TruncateFullyAndStartAt(Offset leader_log_start);
 
   // --- Observers ---
   const controller::Uuid& topic_id() const { return topic_id_; }

@@ -46,10 +46,10 @@ v1::ErrorCode Produce(v1::BrokerService::Stub& stub, const std::string& topic, s
   return r.error_code();
 }
 
-// Every stored byte of `r`'s log below `end`.
+// Every stored byte of `r`'s log from its start to `end`.
 std::string ReadAll(const Replica& r, Offset end) {
   std::string out;
-  Offset next(0);
+  Offset next = r.log().log_start_offset();
   while (next < end) {
     absl::StatusOr<std::string> bytes = r.log().Read(next, 1 << 20, end);
     EXPECT_TRUE(bytes.ok()) << bytes.status();
@@ -151,6 +151,71 @@ TEST(ReplicationTest, FollowerTruncatesItsDivergentSuffixAfterALeaderChange) {
   EXPECT_EQ(ReadAll(*follower, Offset(7)), ReadAll(*leader, Offset(7)));
   // Fetch from the new leader never shows records above its high watermark.
   EXPECT_LE(leader->high_watermark(), leader->log_end_offset());
+}
+
+// Broker 2 stops after offset 3; broker 1 goes on alone (acks=1) and its
+// retention deletes everything broker 2 would fetch next. With
+// `new_leader_epoch` the leader is re-elected meanwhile, so the leader's
+// epoch history (cut at its log start) no longer knows broker 2's last
+// epoch and answers with a divergence instead of OFFSET_OUT_OF_RANGE.
+void FollowerBelowTheLeadersLogStartRestartsThere(bool new_leader_epoch) {
+  BrokerServerOptions options;
+  options.replica.replica_lag_time_max = absl::Milliseconds(300);
+  options.isr_check_interval = absl::Milliseconds(20);
+  options.log.segment_bytes = 1024;  // About 4 batches of 5 records each.
+  TestCluster cluster(2, options);
+  cluster.CreateTopic("t", {{1, 2}});
+  auto stub = cluster.Stub(1);
+  ASSERT_EQ(Produce(*stub, "t", MakeBatches(3, 1, "both"), -1), v1::NONE);
+  WaitFor([&] { return ReplicaOf(cluster, 2, "t")->log_end_offset() == Offset(3); },
+          "broker 2 to hold offsets 0-2");
+  cluster.StopBroker(2);
+  if (new_leader_epoch) {
+    cluster.ElectLeader("t", 0, 1, {1});
+  } else {
+    WaitFor([&] { return Isr(cluster, "t").size() == 1; }, "broker 2 to leave the ISR");
+  }
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Produce(*stub, "t", MakeBatches(1, 5, "alone" + std::to_string(i)), 1), v1::NONE);
+  }
+  auto leader = ReplicaOf(cluster, 1, "t");
+  WaitFor([&] { return leader->high_watermark() == leader->log_end_offset(); },
+          "the leader's high watermark to reach its log end");
+  ASSERT_TRUE(leader->log().ApplyRetention({.retention_ms = -1, .retention_bytes = 0}).ok());
+  const Offset start = leader->log().log_start_offset();
+  ASSERT_GT(start, Offset(3)) << "retention left what broker 2 needs";
+
+  cluster.StartBroker(2);
+  auto follower = ReplicaOf(cluster, 2, "t");
+  WaitFor(
+      [&] {
+        return follower->log().log_start_offset() == start &&
+               follower->log_end_offset() == leader->log_end_offset() &&
+               follower->high_watermark() == leader->high_watermark();
+      },
+      "broker 2 to restart its log at the leader's log start and catch up");
+  EXPECT_EQ(ReadAll(*follower, leader->log_end_offset()),
+            ReadAll(*leader, leader->log_end_offset()));
+  WaitFor([&] { return Isr(cluster, "t").size() == 2; }, "broker 2 to rejoin the ISR");
+  ASSERT_EQ(Produce(*stub, "t", MakeBatches(1, 1, "together"), -1), v1::NONE);
+
+  // The reset is on disk: a restarted broker 2 opens the log where it starts.
+  cluster.StopBroker(2);
+  cluster.StartBroker(2);
+  follower = ReplicaOf(cluster, 2, "t");
+  EXPECT_EQ(follower->log().log_start_offset(), start);
+  WaitFor([&] { return follower->log_end_offset() == leader->log_end_offset(); },
+          "the restarted broker 2 to catch up again");
+  EXPECT_EQ(ReadAll(*follower, leader->log_end_offset()),
+            ReadAll(*leader, leader->log_end_offset()));
+}
+
+TEST(ReplicationTest, FollowerBelowTheLeadersLogStartRestartsAtItAfterOffsetOutOfRange) {
+  FollowerBelowTheLeadersLogStartRestartsThere(/*new_leader_epoch=*/false);
+}
+
+TEST(ReplicationTest, FollowerBelowTheLeadersLogStartRestartsAtItAfterADivergence) {
+  FollowerBelowTheLeadersLogStartRestartsThere(/*new_leader_epoch=*/true);
 }
 
 }  // namespace

@@ -177,6 +177,13 @@ class PartitionLog {
   // goes whole); returns the new log end offset. InvalidArgument below the
   // log start. Durable when it returns.
   absl::StatusOr<Offset> TruncateTo(Offset offset);
+  // Kafka's truncateFullyAndStartAt, for a follower whose log ends below its
+  // leader's log start (the leader deleted the records it would fetch
+  // next): deletes every segment and starts over, empty, at `start` (log
+  // start = log end = high watermark = `start`, no leader epochs). Durable
+  // when it returns; a crash part-way leaves a prefix of the old log or the
+  // empty new one, and the follower resets again.
+  absl::StatusOr<Offset> TruncateFullyAndStartAt(Offset start);
 
   // Makes everything appended so far durable; returns flushed_offset().
   absl::StatusOr<Offset> Flush();

@@ -60,6 +60,50 @@ absl::StatusOr<Offset> PartitionLog::TruncateTo(Offset offset) {
   return LogEndLocked();
 }
 
+absl::StatusOr<Offset> PartitionLog::TruncateFullyAndStartAt(Offset start) {
+  if (start < Offset(0)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot start a log at ", start.value()));
+  }
+  truncations_waiting_.fetch_add(1);
+  absl::MutexLock maintenance(&maintenance_mu_);
+  truncations_waiting_.fetch_sub(1);
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(failure_);
+  // Recovery point 0 first: until the new segment is in place, a crash
+  // leaves old segments (rescanned on open) or none at all, which Open only
+  // accepts with no recovery point above 0.
+  if (absl::Status s = WriteOffsetCheckpoint(fs_, dir_, kRecoveryPointFile, Offset(0)); !s.ok()) {
+    return Fail(s);
+  }
+  recovery_point_ = Offset(0);
+  {
+    absl::MutexLock flush_lock(&flush_mu_);
+    ++truncations_;
+    durable_ = start;
+  }
+  unsynced_.clear();
+  while (!segments_.empty()) {  // Newest first: a crash leaves a prefix.
+    if (absl::Status s = segments_.back()->Delete(); !s.ok()) return Fail(s);
+    segments_.pop_back();
+  }
+  absl::StatusOr<std::unique_ptr<Segment>> fresh = Segment::Create(fs_, dir_, start, NowMs());
+  if (!fresh.ok()) return Fail(fresh.status());
+  segments_.push_back(*std::move(fresh));
+  if (absl::Status s = fs_.SyncDir(dir_); !s.ok()) return Fail(s);
+  high_watermark_ = start;
+  // Every epoch entry described the deleted records.
+  if (absl::Status s = epochs_.TruncateFromEnd(Offset(0)); !s.ok()) return Fail(s);
+  // Compaction's gap allowance must not cover offsets this log never held.
+  first_dirty_ = start;
+  for (const auto& [name, offset] : {std::pair<const char*, Offset>{kCleanerOffsetFile, start},
+                                     {kRecoveryPointFile, start},
+                                     {kHighWatermarkFile, start}}) {
+    if (absl::Status s = WriteOffsetCheckpoint(fs_, dir_, name, offset); !s.ok()) return Fail(s);
+  }
+  recovery_point_ = start;
+  return start;
+}
+
 absl::StatusOr<int> PartitionLog::ApplyRetention() {
   return ApplyRetention(RetentionLimits{.retention_ms = config_.retention_ms,
                                         .retention_bytes = config_.retention_bytes});

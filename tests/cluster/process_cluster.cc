@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/fjord/v1/controller.grpc.pb.h"
 
@@ -109,7 +111,23 @@ absl::Status ProcessCluster::Start() {
 
 void ProcessCluster::KillController(int id) { Reap(controller_pids_[id], SIGKILL); }
 void ProcessCluster::KillBroker(int id) { Reap(broker_pids_[id], SIGKILL); }
-void ProcessCluster::StopBroker(int id) { Reap(broker_pids_[id], SIGTERM); }
+bool ProcessCluster::StopBroker(int id) {
+  pid_t& pid = broker_pids_[id];
+  if (pid <= 0) return true;
+  kill(pid, SIGTERM);
+  const absl::Time deadline = absl::Now() + options_.stop_max;
+  while (waitpid(pid, nullptr, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      std::fprintf(stderr, "broker %d still running %s after SIGTERM: killed (logs in %s)\n", id,
+                   absl::FormatDuration(options_.stop_max).c_str(), logs_.c_str());
+      Reap(pid, SIGKILL);
+      return false;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  pid = -1;
+  return true;
+}
 
 absl::Status ProcessCluster::WaitForBrokers(int count) {
   const absl::Time deadline = absl::Now() + options_.wait_max;

@@ -36,6 +36,8 @@ struct ProcessClusterOptions {
   // Extra controller flags (--key=value).
   std::map<std::string, std::string> controller_flags;
   absl::Duration wait_max = absl::Seconds(60);
+  // How long StopBroker waits for a SIGTERMed broker to exit.
+  absl::Duration stop_max = absl::Seconds(30);
 };
 
 class ProcessCluster {
@@ -50,7 +52,9 @@ class ProcessCluster {
   absl::Status StartBroker(int id);
   void KillController(int id);  // SIGKILL
   void KillBroker(int id);      // SIGKILL
-  void StopBroker(int id);      // SIGTERM: controlled shutdown; waits for exit
+  // SIGTERM (controlled shutdown) and waits up to `stop_max` for the exit;
+  // false if the broker had to be SIGKILLed after that.
+  bool StopBroker(int id);
 
   // Waits until `count` brokers are registered and unfenced (as the active
   // controller's DescribeCluster says).

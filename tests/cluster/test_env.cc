@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -16,15 +17,31 @@
 namespace fjord::testing {
 
 int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  // The old way (bind to port 0, close, return the port) raced: until the
+  // server bound it, the kernel could hand the same port to another test
+  // running in parallel or use it as the local port of an outgoing
+  // connection, and a broker's port was free for anyone while the broker was
+  // being restarted. The socket below is never closed (the kernel frees it
+  // when the process exits) and not inherited by children (SOCK_CLOEXEC).
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    std::perror("FreeLoopbackPort: socket");
+    return -1;
+  }
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  addr.sin_port = 0;  // the kernel never picks a port another socket holds
   socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::perror("FreeLoopbackPort: bind");
+    close(fd);
+    return -1;
+  }
   return ntohs(addr.sin_port);
 }
 

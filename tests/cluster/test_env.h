@@ -9,8 +9,13 @@
 
 namespace fjord::testing {
 
-// A loopback TCP port that is free right now (the OS picks it; another
-// process could still take it before the caller binds).
+// A loopback TCP port reserved for this test process until it exits: no
+// other test's FreeLoopbackPort, bind to port 0 or outgoing connection can
+// get it, even while the server the test starts on it is down (between a
+// kill and a restart). The reservation is a socket bound to 127.0.0.1:port
+// with SO_REUSEADDR and SO_REUSEPORT that never listens; a server that binds
+// with SO_REUSEADDR (gRPC, civetweb) can still listen there. Returns -1 (and
+// prints why) only if the OS has no port to give.
 int FreeLoopbackPort();
 
 // The path of a runfile of this workspace, e.g. "broker/fjord-broker".

@@ -17,8 +17,10 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -39,13 +41,43 @@ constexpr absl::Duration kWaitMax = absl::Seconds(60);
 constexpr int kNodes = 3;
 constexpr int kRecordsPerBatch = 20;
 
-void WaitFor(const std::function<bool()>& condition, const std::string& what) {
+// SIGTERM to exit (controlled shutdown); a hang fails the test, not Bazel.
+constexpr absl::Duration kStopMax = absl::Seconds(30);
+
+// Polls `condition` every 20 ms for up to kWaitMax. Use as
+// ASSERT_TRUE(WaitFor(...)): the test stops at the first wait that times out.
+::testing::AssertionResult WaitFor(const std::function<bool()>& condition,
+                                   const std::string& what) {
   const absl::Time limit = absl::Now() + kWaitMax;
   while (!condition()) {
-    ASSERT_LT(absl::Now(), limit) << "timed out waiting for " << what;
+    if (absl::Now() > limit) {
+      return ::testing::AssertionFailure()
+             << "timed out after " << absl::FormatDuration(kWaitMax) << " waiting for " << what;
+    }
     absl::SleepFor(absl::Milliseconds(20));
   }
+  return ::testing::AssertionSuccess();
 }
+
+// Stops the test's background threads and joins them on every way out of
+// the test, an ASSERT's early return included (a joinable std::thread left
+// behind would abort the whole binary and hide the failure).
+class ThreadJoiner {
+ public:
+  ThreadJoiner(std::atomic<bool>& stop, std::vector<std::thread*> threads)
+      : stop_(stop), threads_(std::move(threads)) {}
+  ~ThreadJoiner() { JoinAll(); }
+  void JoinAll() {
+    stop_ = true;
+    for (std::thread* t : threads_) {
+      if (t->joinable()) t->join();
+    }
+  }
+
+ private:
+  std::atomic<bool>& stop_;
+  std::vector<std::thread*> threads_;
+};
 
 class ClusterTest : public ::testing::Test {
  protected:
@@ -62,13 +94,12 @@ class ClusterTest : public ::testing::Test {
     voters_ = absl::StrJoin(voters, ",");
     for (int i = 1; i <= kNodes; ++i) {
       const std::string dir = (root_ / absl::StrCat("c", i)).string();
-      pid_t pid = ::fjord::testing::SpawnProcess(
-          {::fjord::testing::Runfile("controller/server/fjord-controller"), "format",
-           "--cluster.id=bc", absl::StrCat("--node.id=", i),
-           "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + dir});
-      int status = 0;
-      waitpid(pid, &status, 0);
-      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "format failed";
+      ASSERT_EQ(::fjord::testing::RunProcess(
+                    {::fjord::testing::Runfile("controller/server/fjord-controller"), "format",
+                     "--cluster.id=bc", absl::StrCat("--node.id=", i),
+                     "--controller.quorum.voters=" + voters_, "--metadata.log.dir=" + dir}),
+                0)
+          << "fjord-controller format failed for node " << i;
       controllers_[i] = ::fjord::testing::SpawnProcess(
           {::fjord::testing::Runfile("controller/server/fjord-controller"), "start",
            absl::StrCat("--node.id=", i), "--controller.quorum.voters=" + voters_,
@@ -108,9 +139,22 @@ class ClusterTest : public ::testing::Test {
     waitpid(brokers_[i], nullptr, 0);
     brokers_[i] = -1;
   }
+  // SIGTERM and wait for the exit; a broker still running after kStopMax is
+  // killed and the test fails.
   void StopBroker(int i) {
-    kill(brokers_[i], SIGTERM);
-    waitpid(brokers_[i], nullptr, 0);
+    const pid_t pid = brokers_[i];
+    kill(pid, SIGTERM);
+    const absl::Time limit = absl::Now() + kStopMax;
+    while (waitpid(pid, nullptr, WNOHANG) == 0) {
+      if (absl::Now() > limit) {
+        ADD_FAILURE() << "broker " << i << " still running " << absl::FormatDuration(kStopMax)
+                      << " after SIGTERM; killed";
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
     brokers_[i] = -1;
   }
 
@@ -119,13 +163,13 @@ class ClusterTest : public ::testing::Test {
         absl::StrCat("127.0.0.1:", broker_ports_[i]), grpc::InsecureChannelCredentials()));
   }
 
-  void CreateTopic(const std::string& name) {
+  ::testing::AssertionResult CreateTopic(const std::string& name) {
     v1::CreateTopicsRequest req;
     auto* t = req.add_topics();
     t->set_name(name);
     t->set_num_partitions(1);
     t->set_replication_factor(3);
-    WaitFor(
+    return WaitFor(
         [&] {
           for (int i = 1; i <= kNodes; ++i) {
             auto stub = v1::ControllerService::NewStub(
@@ -207,62 +251,67 @@ class ClusterTest : public ::testing::Test {
 };
 
 TEST_F(ClusterTest, IsrShrinksWithStoppedFollowersAndMinIsrRefusesAcksAll) {
-  CreateTopic("t");
-  WaitFor(
+  ASSERT_TRUE(CreateTopic("t"));
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto p = Describe("t");
         return p && p->isr_nodes_size() == 3;
       },
-      "t-0 with a leader and ISR of 3");
-  WaitFor([&] { return Produce("t", testing::MakeBatches(1, 1), -1).error_code() == v1::NONE; },
-          "a first acks=all write");
-  const int leader = Describe("t")->leader_id();
+      "t-0 with a leader and ISR of 3"));
+  ASSERT_TRUE(
+      WaitFor([&] { return Produce("t", testing::MakeBatches(1, 1), -1).error_code() == v1::NONE; },
+              "a first acks=all write"));
+  const auto described = Describe("t");
+  ASSERT_TRUE(described.has_value()) << "t-0 lost its leader";
+  const int leader = described->leader_id();
   const int f1 = leader % 3 + 1, f2 = f1 % 3 + 1;
 
   StopBroker(f1);
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto p = Describe(leader, "t");
         return p && p->isr_nodes_size() == 2;
       },
-      "the ISR to shrink to 2");
+      "the ISR to shrink to 2"));
   EXPECT_EQ(Produce("t", testing::MakeBatches(1, 1, "two"), -1).error_code(), v1::NONE)
       << "acks=all with 2 of 3 in sync";
 
   StopBroker(f2);
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto p = Describe(leader, "t");
         return p && p->isr_nodes_size() == 1;
       },
-      "the ISR to shrink to 1");
+      "the ISR to shrink to 1"));
   auto refused = Produce("t", testing::MakeBatches(1, 1, "refused"), -1);
   EXPECT_EQ(refused.error_code(), v1::NOT_ENOUGH_REPLICAS) << refused.error_message();
   EXPECT_EQ(refused.base_offset(), -1) << "nothing acknowledged";
 
   StartBroker(f1);
   StartBroker(f2);
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto p = Describe(leader, "t");
         return p && p->isr_nodes_size() == 3;
       },
-      "the ISR to expand back to 3");
+      "the ISR to expand back to 3"));
   EXPECT_EQ(Produce("t", testing::MakeBatches(1, 1, "back"), -1).error_code(), v1::NONE);
 }
 
 TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
-  CreateTopic("k");
-  WaitFor(
+  ASSERT_TRUE(CreateTopic("k"));
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto p = Describe("k");
         return p && p->isr_nodes_size() == 3;
       },
-      "k-0 with a leader and ISR of 3");
+      "k-0 with a leader and ISR of 3"));
   std::map<int64_t, std::string> acked;  // offset -> value of the batch's first record
   std::atomic<bool> stop{false};
   std::atomic<int64_t> attempts{0};
-  std::thread producer([&] {
+  std::thread producer, consumer;
+  ThreadJoiner joiner(stop, {&producer, &consumer});
+  producer = std::thread([&] {
     int64_t next = 0;
     while (!stop) {
       // Fresh values on every attempt: a failed attempt is never retried, so
@@ -279,11 +328,14 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
   // at the end (no leader change may take back what a consumer saw).
   std::map<int64_t, std::string> consumed;
   std::atomic<int64_t> above_hw{0};
-  std::thread consumer([&] {
+  consumer = std::thread([&] {
     int64_t next = 0;
     while (!stop) {
       auto p = Describe("k");
-      if (!p || brokers_[p->leader_id()] <= 0) continue;
+      if (!p || brokers_[p->leader_id()] <= 0) {
+        absl::SleepFor(absl::Milliseconds(20));  // no leader yet: don't spin
+        continue;
+      }
       v1::FetchRequest req;
       req.set_replica_id(-1);
       req.set_max_wait_ms(100);
@@ -299,7 +351,9 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
       v1::FetchResponse resp;
-      if (!Broker(p->leader_id())->Fetch(&ctx, req, &resp).ok() || resp.responses_size() != 1) {
+      if (!Broker(p->leader_id())->Fetch(&ctx, req, &resp).ok() || resp.responses_size() != 1 ||
+          resp.responses(0).partitions_size() != 1) {
+        absl::SleepFor(absl::Milliseconds(20));
         continue;
       }
       const auto& pd = resp.responses(0).partitions(0);
@@ -321,34 +375,37 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
   const absl::Time start = absl::Now();
   for (int round = 0; round < 4; ++round) {
     absl::SleepFor(absl::Seconds(3));
-    auto p = Describe("k");
-    ASSERT_TRUE(p.has_value());
+    std::optional<v1::MetadataResponse::MetadataResponsePartition> p;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          p = Describe("k");
+          return p.has_value();
+        },
+        "a leader of k-0 to kill"));
     const int leader = p->leader_id();
     std::cout << "round " << round << ": kill -9 leader " << leader << " after "
               << absl::FormatDuration(absl::Now() - start) << std::endl;
     Kill9Broker(leader);
     absl::SleepFor(absl::Seconds(1));
     StartBroker(leader);
-    WaitFor(
+    ASSERT_TRUE(WaitFor(
         [&] {
           auto q = Describe("k");
           return q && q->isr_nodes_size() == 3;
         },
-        "the ISR to be whole again");
+        "the ISR to be whole again"));
   }
   absl::SleepFor(absl::Seconds(2));
-  stop = true;
-  producer.join();
-  consumer.join();
+  joiner.JoinAll();
   std::cout << attempts << " produce attempts, " << acked.size() << " acknowledged ("
             << acked.size() * kRecordsPerBatch << " records)" << std::endl;
   ASSERT_GT(acked.size(), 100u);
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto q = Describe("k");
         return q && q->isr_nodes_size() == 3;
       },
-      "full ISR");
+      "full ISR"));
   absl::SleepFor(absl::Seconds(1));  // Let followers hear the last high watermark.
   for (int i = 1; i <= kNodes; ++i) StopBroker(i);
 
@@ -364,7 +421,7 @@ TEST_F(ClusterTest, AckedRecordsSurviveRepeatedKill9OfTheLeader) {
     hw_min = std::min(hw_min, (*log)->high_watermark());
     logs[i] = *std::move(log);
   }
-  ASSERT_GT(acked.rbegin()->first, -1);
+  ASSERT_FALSE(acked.empty());
   EXPECT_GT(hw_min, Offset(acked.rbegin()->first)) << "every ack is below every replica's HW";
   std::map<int64_t, std::string> found;  // offset -> value
   std::map<std::string, int> copies;

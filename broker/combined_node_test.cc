@@ -42,12 +42,19 @@ constexpr absl::Duration kWaitMax = absl::Seconds(60);
 constexpr absl::Duration kStopMax = absl::Seconds(10);
 constexpr int kRecordsPerBatch = 10;
 
-void WaitFor(const std::function<bool()>& condition, const std::string& what) {
+// Polls `condition` every 50 ms for up to kWaitMax. Use as
+// ASSERT_TRUE(WaitFor(...)): the test stops at the first wait that times out.
+::testing::AssertionResult WaitFor(const std::function<bool()>& condition,
+                                   const std::string& what) {
   const absl::Time limit = absl::Now() + kWaitMax;
   while (!condition()) {
-    ASSERT_LT(absl::Now(), limit) << "timed out waiting for " << what;
+    if (absl::Now() > limit) {
+      return ::testing::AssertionFailure()
+             << "timed out after " << absl::FormatDuration(kWaitMax) << " waiting for " << what;
+    }
     absl::SleepFor(absl::Milliseconds(50));
   }
+  return ::testing::AssertionSuccess();
 }
 
 std::chrono::system_clock::time_point In(absl::Duration d) {
@@ -317,11 +324,13 @@ TEST(CombinedNodeTest, OneNodeServesRestartsWithItsDataAndStopsPromptly) {
   ASSERT_EQ(c.Format(1), 0) << "fjord-broker format; logs in " << c.logs();
   EXPECT_NE(c.Format(1), 0) << "a second format must refuse the formatted directory";
   c.Start(1);
-  WaitFor([&] { return c.ActiveController() == 1; }, "node 1 to become the active controller");
-  WaitFor([&] { return c.CreateTopic("one", 1); }, "the topic to be created");
-  WaitFor([&] { return c.Describe("one").has_value(); }, "a leader for one-0");
-  WaitFor([&] { return c.Produce("one", testing::MakeBatch(1, 1, "warm")).error_code() == 0; },
-          "a first acks=all write");
+  ASSERT_TRUE(
+      WaitFor([&] { return c.ActiveController() == 1; }, "node 1 to become the active controller"));
+  ASSERT_TRUE(WaitFor([&] { return c.CreateTopic("one", 1); }, "the topic to be created"));
+  ASSERT_TRUE(WaitFor([&] { return c.Describe("one").has_value(); }, "a leader for one-0"));
+  ASSERT_TRUE(
+      WaitFor([&] { return c.Produce("one", testing::MakeBatch(1, 1, "warm")).error_code() == 0; },
+              "a first acks=all write"));
   std::map<int64_t, std::string> acked = ProduceAcked(c, "one", 20, "before-");
   ASSERT_EQ(acked.size(), 20u);
   auto read = c.ReadAll("one");
@@ -335,23 +344,24 @@ TEST(CombinedNodeTest, OneNodeServesRestartsWithItsDataAndStopsPromptly) {
   EXPECT_EQ(code, 0);
 
   c.Start(1);
-  WaitFor([&] { return c.Describe("one").has_value(); }, "one-0 to have a leader after restart");
+  ASSERT_TRUE(WaitFor([&] { return c.Describe("one").has_value(); },
+                      "one-0 to have a leader after restart"));
   std::optional<std::map<int64_t, std::string>> after;
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         after = c.ReadAll("one");
         return after.has_value() && !after->empty() &&
                after->rbegin()->first >= acked.rbegin()->first;
       },
-      "the data back after restart");
+      "the data back after restart"));
   EXPECT_EQ(Missing(acked, *after), 0) << "acknowledged batches lost across the restart";
   auto more = ProduceAcked(c, "one", 5, "after-");
-  EXPECT_EQ(more.size(), 5u);
+  ASSERT_EQ(more.size(), 5u);
   EXPECT_GT(more.begin()->first, acked.rbegin()->first) << "new offsets continue the log";
 
   // auto.create.topics.enable (Kafka's default true): Metadata allowing it
   // creates the topic through the controller, with num.partitions.
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         v1::MetadataRequest req;
         req.add_topics()->set_topic("auto");
@@ -363,7 +373,7 @@ TEST(CombinedNodeTest, OneNodeServesRestartsWithItsDataAndStopsPromptly) {
                resp.topics(0).error_code() == v1::NONE && resp.topics(0).partitions_size() == 1 &&
                resp.topics(0).partitions(0).leader_id() == 1;
       },
-      "Metadata to auto-create topic 'auto' with a leader");
+      "Metadata to auto-create topic 'auto' with a leader"));
 
   const absl::Duration second_stop = c.Stop(1, &code);
   std::cout << "SIGTERM to exit after restart: " << absl::FormatDuration(second_stop) << std::endl;
@@ -377,20 +387,30 @@ TEST(CombinedNodeTest, ThreeNodesKeepServingWhenTheActiveControllersNodeIsKilled
                         {"broker.session.timeout.ms", "3000"}});
   for (int i = 1; i <= 3; ++i) ASSERT_EQ(c.Format(i), 0) << "format node " << i;
   for (int i = 1; i <= 3; ++i) c.Start(i);
-  WaitFor([&] { return c.ActiveController().has_value(); }, "an active controller");
-  WaitFor([&] { return c.CreateTopic("k", 3); }, "k to be created with RF 3");
-  WaitFor(
+  ASSERT_TRUE(WaitFor([&] { return c.ActiveController().has_value(); }, "an active controller"));
+  ASSERT_TRUE(WaitFor([&] { return c.CreateTopic("k", 3); }, "k to be created with RF 3"));
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto p = c.Describe("k");
         return p && p->isr_nodes_size() == 3;
       },
-      "k-0 with a leader and ISR of 3");
+      "k-0 with a leader and ISR of 3"));
 
   absl::Mutex mu;
   std::map<int64_t, std::string> acked;  // guarded by mu
   std::atomic<int64_t> acked_after_kill{0};
   std::atomic<bool> killed{false}, stop{false};
-  std::thread producer([&] {
+  std::thread producer;
+  // Joined on every way out of the test, an ASSERT's early return included.
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, producer};
+  producer = std::thread([&] {
     for (int64_t n = 0; !stop; ++n) {
       // Fresh values on every attempt: a failed attempt is never retried.
       const std::string value = absl::StrCat("v", n, "-");
@@ -405,27 +425,34 @@ TEST(CombinedNodeTest, ThreeNodesKeepServingWhenTheActiveControllersNodeIsKilled
     }
   });
   absl::SleepFor(absl::Seconds(2));
-  std::optional<int> active = c.ActiveController();
-  ASSERT_TRUE(active.has_value());
+  std::optional<int> active;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        active = c.ActiveController();
+        return active.has_value();
+      },
+      "the active controller to kill"));
   const auto before = c.Describe("k");
   std::cout << "kill -9 node " << *active << " (active controller; partition leader "
             << (before ? before->leader_id() : -1) << ")" << std::endl;
   c.Kill9(*active);
   killed = true;
   const absl::Time killed_at = absl::Now();
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto now = c.ActiveController();
         return now.has_value() && *now != *active;
       },
-      "another node's controller to become active");
+      "another node's controller to become active"));
   std::cout << "new active controller after " << absl::FormatDuration(absl::Now() - killed_at)
             << std::endl;
-  WaitFor([&] { return acked_after_kill >= 20; }, "20 acknowledged writes after the kill");
+  ASSERT_TRUE(
+      WaitFor([&] { return acked_after_kill >= 20; }, "20 acknowledged writes after the kill"));
   std::cout << "writes acknowledged again " << absl::FormatDuration(absl::Now() - killed_at)
             << " after the kill" << std::endl;
   stop = true;
   producer.join();
+  ASSERT_FALSE(acked.empty()) << "nothing acknowledged";
 
   std::map<int64_t, std::string> snapshot;
   {
@@ -433,24 +460,24 @@ TEST(CombinedNodeTest, ThreeNodesKeepServingWhenTheActiveControllersNodeIsKilled
     snapshot = acked;
   }
   std::optional<std::map<int64_t, std::string>> found;
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         found = c.ReadAll("k");
         return found.has_value() && !found->empty() &&
                found->rbegin()->first >= snapshot.rbegin()->first;
       },
-      "a consumer to read up to the last acknowledged batch");
+      "a consumer to read up to the last acknowledged batch"));
   std::cout << snapshot.size() << " batches acknowledged" << std::endl;
   EXPECT_EQ(Missing(snapshot, *found), 0) << "acknowledged batches lost or moved";
 
   // The killed node comes back into the quorum and the ISR.
   c.Start(*active);
-  WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         auto p = c.Describe("k");
         return p && p->isr_nodes_size() == 3;
       },
-      "the restarted node to rejoin the ISR");
+      "the restarted node to rejoin the ISR"));
 }
 
 }  // namespace
@@ -498,20 +525,26 @@ TEST(CombinedNodeTest, BadInputsGetTheirErrorsAndTheNodeKeepsServing) {
   CombinedCluster c(1, {{"socket.request.max.bytes", "2097152"}});
   ASSERT_EQ(c.Format(1), 0) << "fjord-broker format; logs in " << c.logs();
   c.Start(1);
-  WaitFor([&] { return c.ActiveController() == 1; }, "node 1 to become the active controller");
-  WaitFor([&] { return c.CreateTopic("good", 1, {{"max.message.bytes", "4096"}}); }, "topic good");
-  WaitFor(
+  ASSERT_TRUE(
+      WaitFor([&] { return c.ActiveController() == 1; }, "node 1 to become the active controller"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return c.CreateTopic("good", 1, {{"max.message.bytes", "4096"}});
+      },
+      "topic good"));
+  ASSERT_TRUE(WaitFor(
       [&] {
         return c.CreateTopic("strict", 1, {{"min.insync.replicas", "2"}});
       },
-      "topic strict (min.insync.replicas=2 on one node)");
-  WaitFor(
+      "topic strict (min.insync.replicas=2 on one node)"));
+  ASSERT_TRUE(WaitFor(
       [&] {
         return c.CreateTopic("compacted", 1, {{"cleanup.policy", "compact"}});
       },
-      "topic compacted");
+      "topic compacted"));
   for (const char* t : {"good", "strict", "compacted"}) {
-    WaitFor([&] { return c.Describe(t).has_value(); }, absl::StrCat("a leader for ", t));
+    ASSERT_TRUE(
+        WaitFor([&] { return c.Describe(t).has_value(); }, absl::StrCat("a leader for ", t)));
   }
 
   std::map<int64_t, std::string> acked;

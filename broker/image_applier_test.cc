@@ -181,6 +181,26 @@ TEST_F(StartupSweepTest, DeletesStrayDirectoriesOnceCaughtUpWithTheMetadata) {
   replicas.CloseAll();
 }
 
+TEST_F(StartupSweepTest, ATopicRecreatedWhileTheBrokerWasDownStartsEmpty) {
+  // "kept" was deleted and created again (a new topic id, the same
+  // directory name) while the broker was down: partition.metadata names the
+  // old id, so the old records are not served as the new topic's.
+  const controller::Uuid again{9, 9};
+  log_.push_back(Batch({RemoveTopicRec(kept_)}));
+  log_.push_back(Batch({TopicRec("kept", again), PartitionRec(again, 0, {1}, {1}, 1)}));
+  ReplicaManager replicas(fs_, clock_, {.local = BrokerId(1), .log_dir = dir_}, sender_);
+  ImageApplier applier(replicas, followers_, "PLAINTEXT");
+  ASSERT_TRUE(applier.Apply(*ReplayAll(log_)).ok());
+  auto kept = replicas.Get("kept", PartitionId(0));
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->topic_id(), again);
+  EXPECT_EQ(kept->log().log_end_offset(), Offset(0)) << "the new topic serves the old records";
+  auto metadata = storage::ReadWholeFile(fs_, dir_ + "/kept-0/partition.metadata");
+  ASSERT_TRUE(metadata.ok()) << metadata.status();
+  EXPECT_EQ(*metadata, "version: 0\ntopic_id: " + again.ToString() + "\n");
+  replicas.CloseAll();
+}
+
 TEST_F(StartupSweepTest, WithoutABrokerEpochNothingIsSwept) {
   ReplicaManager replicas(fs_, clock_, {.local = BrokerId(1), .log_dir = dir_}, sender_);
   ImageApplier applier(replicas, followers_, "PLAINTEXT");

@@ -21,6 +21,7 @@ absl::StatusOr<std::shared_ptr<Replica>> ReplicaManager::GetOrCreate(
   auto it = by_id_.find({topic_id, p.value()});
   if (it != by_id_.end()) return it->second;
   const std::string dir = DirOf(topic, p);
+  RETURN_IF_ERROR(ClaimDirectory(dir, topic_id));
   ASSIGN_OR_RETURN(std::unique_ptr<storage::PartitionLog> log,
                    storage::PartitionLog::Open(fs_, clock_, dir, options_.log));
   // The replica's change hook captures a raw pointer: listeners are told
@@ -59,6 +60,11 @@ std::string ReplicaManager::DirOf(const std::string& topic, PartitionId p) const
 namespace {
 
 constexpr absl::string_view kDeletingSuffix = ".deleting";
+constexpr char kPartitionMetadataFile[] = "partition.metadata";
+
+std::string PartitionMetadata(const controller::Uuid& topic_id) {
+  return absl::StrCat("version: 0\ntopic_id: ", topic_id.ToString(), "\n");
+}
 
 // <topic>-<partition>, as DirName writes it.
 bool IsPartitionDirName(absl::string_view name) {
@@ -77,6 +83,26 @@ bool IsLogFileName(absl::string_view name) {
 }
 
 }  // namespace
+
+absl::Status ReplicaManager::ClaimDirectory(const std::string& dir,
+                                            const controller::Uuid& topic_id) {
+  const std::string expected = PartitionMetadata(topic_id);
+  absl::StatusOr<std::string> found =
+      storage::ReadWholeFile(fs_, absl::StrCat(dir, "/", kPartitionMetadataFile));
+  if (found.ok() && *found == expected) return absl::OkStatus();
+  if (found.ok()) {
+    // A topic of the same name deleted while this broker was down: its
+    // records must not show up in the new topic.
+    spdlog::warn("{} belongs to another topic id ({}); deleting it for topic id {}", dir,
+                 std::string(absl::StripAsciiWhitespace(*found)), topic_id.ToString());
+    RETURN_IF_ERROR(fs_.RemoveAll(dir));
+  } else if (!absl::IsNotFound(found.status())) {
+    return found.status();
+  }
+  // New, or written before partition.metadata existed (adopted as is).
+  RETURN_IF_ERROR(fs_.CreateDir(dir));
+  return storage::WriteFileAtomically(fs_, dir, kPartitionMetadataFile, expected);
+}
 
 absl::StatusOr<std::vector<std::string>> ReplicaManager::DeleteStrayDirectories(
     const std::set<std::string>& keep) {

@@ -1,6 +1,7 @@
 // ReplicaManager: the partition replicas this broker hosts, by topic name and
 // by topic id, each in its own directory under log.dirs
-// (<log_dir>/<topic>-<partition>, as Kafka names them).
+// (<log_dir>/<topic>-<partition>, as Kafka names them, with Kafka's
+// partition.metadata naming the topic id).
 //
 // Ownership: replicas are shared_ptr; request handlers and replication
 // sessions hold a replica for the length of one operation, so removing one
@@ -86,6 +87,12 @@ class ReplicaManager {
   void Notify(const Replica& replica);
   // <log_dir>/<topic>-<partition>.
   std::string DirOf(const std::string& topic, PartitionId p) const;
+  // Makes `dir` the directory of `topic_id`'s partition: its
+  // partition.metadata (Kafka's file: "version: 0", "topic_id: <base64>")
+  // names the topic id. A directory naming another topic id (a topic of
+  // the same name deleted while this broker was down) is deleted first; one
+  // without the file (older brokers) is adopted.
+  absl::Status ClaimDirectory(const std::string& dir, const controller::Uuid& topic_id);
   // Removes the replica from the maps and closes its log; null if absent.
   std::shared_ptr<Replica> Detach(const controller::Uuid& topic_id, PartitionId p);
 

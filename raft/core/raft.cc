@@ -189,7 +189,7 @@ void Raft::SyncProgressWithMembership() {
     Progress pr(log_.last_index() + 1);
     pr.set_recent_active(true);
     // The leader's own match is what it has persisted (see Advance).
-    if (id == config_.id) pr.MaybeUpdate(CountSelfEarly() ? log_.last_index() : log_.stable());
+    if (id == config_.id) pr.MaybeUpdate(CountSelfEarly() ? log_.last_index() : log_.persisted());
     progress_.emplace(id, pr);
   }
   if (transferee_ != kNoNode && !m.IsVoter(transferee_)) transferee_ = kNoNode;

@@ -143,7 +143,21 @@ class Raft {
   // --- Output ---
   bool HasReady() const;
   Ready GetReady();
+  // The caller has done everything `ready` asked, its persistence (and that
+  // of every earlier Ready) included.
   void Advance(const Ready& ready);
+  // For a Ready with may_send_before_persist (a leader's): its messages are
+  // sent and its entries and hard state handed to storage, but they may not
+  // be durable yet (etcd's asynchronous storage writes). The caller keeps
+  // stepping and reports durability with OnPersisted; until then the
+  // leader does not count its own copies toward commit, so a commit still
+  // rests on a majority of durable copies. Writes must reach the disk in
+  // Ready order, and a later Ready without the flag must wait for them.
+  void AdvanceAsync(const Ready& ready);
+  // Entries through `index` are durable; the entry at `index` has `term`
+  // (the last entry of a Ready passed to AdvanceAsync). A report about an
+  // entry replaced since is ignored.
+  void OnPersisted(LogIndex index, Term term);
 
   // --- Observation ---
   NodeId id() const { return config_.id; }
@@ -190,6 +204,7 @@ class Raft {
   void HandleHeartbeatResponse(const Message& m, Progress& pr);
   void HandleSnapshotResponse(const Message& m, Progress& pr);
 
+  void AdvanceAsync(const Ready& ready, bool check_may_send);
   void AppendAsLeader(EntryType type, std::string data);
   bool MaybeCommit();
   void BroadcastAppend();

@@ -11,7 +11,8 @@ RaftLog::RaftLog(const SnapshotMeta& snapshot, std::vector<Entry> entries, LogIn
       entries_(std::move(entries)),
       committed_(std::max(commit, snapshot.index)),
       applied_(snapshot.index),
-      stable_(snapshot.index + entries_.size()) {
+      stable_(snapshot.index + entries_.size()),
+      persisted_(stable_) {
   for (size_t i = 0; i < entries_.size(); ++i) {
     FJORD_CHECK(entries_[i].index == snapshot_.index + 1 + i) << "gap in persisted log";
   }
@@ -65,6 +66,7 @@ std::optional<LogIndex> RaftLog::MaybeAppend(LogIndex prev, Term prev_term,
         << "conflict at " << conflict << " would truncate committed " << committed_;
     entries_.resize(conflict - first_index());
     stable_ = std::min(stable_, conflict - 1);
+    persisted_ = std::min(persisted_, conflict - 1);
     *truncated_from = conflict;
   }
   entries.erase(entries.begin(), entries.begin() + skip);
@@ -109,11 +111,16 @@ void RaftLog::StableTo(LogIndex index) {
   stable_ = std::max(stable_, std::min(index, last_index()));
 }
 
+void RaftLog::PersistedTo(LogIndex index, Term term) {
+  if (!MatchTerm(index, term)) return;
+  persisted_ = std::max(persisted_, std::min(index, stable_));
+}
+
 void RaftLog::Restore(const SnapshotMeta& snapshot) {
   FJORD_CHECK(snapshot.index > committed_) << "restore below commit";
   snapshot_ = snapshot;
   entries_.clear();
-  committed_ = applied_ = stable_ = snapshot.index;
+  committed_ = applied_ = stable_ = persisted_ = snapshot.index;
 }
 
 void RaftLog::CompactTo(const SnapshotMeta& snapshot) {

@@ -1,14 +1,17 @@
 // The in-memory Raft log of one node: a snapshot base followed by entries.
 //
-//   snapshot.index   first_index               stable         last_index
-//        |               |                        |                |
-//   [ compacted ... ]  [ entry entry entry ... entry | unstable ...   ]
+//   snapshot.index   first_index     persisted <= stable         last_index
+//        |               |                 |         |                |
+//   [ compacted ... ]  [ entry entry ... entry ... entry | unstable ...   ]
 //                               ^ applied <= commit <= last_index
 //
-// `stable` is the last index the caller has persisted (through Ready);
-// entries after it are handed out in the next Ready. A truncation of a
-// conflicting suffix pulls `stable` back, so the next Ready rewrites from the
-// conflict point. Committed entries are never truncated (checked).
+// `stable` is the last index handed to the caller for persistence (through
+// Ready); entries after it are handed out in the next Ready. `persisted` is
+// the last index the caller has reported durable: equal to `stable` once
+// Advance runs, behind it while an asynchronous write (Raft::AdvanceAsync)
+// is in flight. A truncation of a conflicting suffix pulls both back, so the
+// next Ready rewrites from the conflict point. Committed entries are never
+// truncated (checked).
 #pragma once
 
 #include <optional>
@@ -29,6 +32,7 @@ class RaftLog {
   LogIndex committed() const { return committed_; }
   LogIndex applied() const { return applied_; }
   LogIndex stable() const { return stable_; }
+  LogIndex persisted() const { return persisted_; }
   const SnapshotMeta& snapshot() const { return snapshot_; }
 
   // Term of the entry at `index`; nullopt if compacted away or beyond the end.
@@ -58,6 +62,10 @@ class RaftLog {
   void AppliedTo(LogIndex index);
   std::vector<Entry> Unstable() const;
   void StableTo(LogIndex index);
+  // The caller made entries through `index` durable, the entry at `index`
+  // having `term`. Ignored if that entry has been replaced since (a
+  // truncation), so a late report never vouches for different entries.
+  void PersistedTo(LogIndex index, Term term);
 
   // Drops everything; the log restarts after `snapshot` (installed from a leader).
   void Restore(const SnapshotMeta& snapshot);
@@ -70,6 +78,7 @@ class RaftLog {
   LogIndex committed_;
   LogIndex applied_;
   LogIndex stable_;
+  LogIndex persisted_;  // <= stable_.
 };
 
 }  // namespace fjord::raft

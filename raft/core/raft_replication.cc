@@ -393,17 +393,32 @@ Ready Raft::GetReady() {
 }
 
 void Raft::Advance(const Ready& rd) {
+  AdvanceAsync(rd, /*check_may_send=*/false);
+  if (!rd.entries.empty()) OnPersisted(rd.entries.back().index, rd.entries.back().term);
+}
+
+void Raft::AdvanceAsync(const Ready& rd) { AdvanceAsync(rd, /*check_may_send=*/true); }
+
+void Raft::AdvanceAsync(const Ready& rd, bool check_may_send) {
   FJORD_CHECK(ready_outstanding_) << "Advance without GetReady";
+  if (check_may_send) {
+    FJORD_CHECK(rd.may_send_before_persist && !rd.snapshot)
+        << "only a leader's Ready with durable term and vote may be persisted asynchronously";
+  }
   if (rd.hard_state) last_ready_hard_state_ = *rd.hard_state;
   if (!rd.entries.empty()) log_.StableTo(rd.entries.back().index);
   if (!rd.committed_entries.empty()) log_.AppliedTo(rd.committed_entries.back().index);
   ready_outstanding_ = false;
-  if (role_ == Role::kLeader && !rd.entries.empty()) {
-    // Our own entries are durable now: count them, which may commit.
-    auto self = progress_.find(config_.id);
-    if (self != progress_.end() && self->second.MaybeUpdate(log_.stable()) && MaybeCommit()) {
-      BroadcastAppend();
-    }
+}
+
+void Raft::OnPersisted(LogIndex index, Term term) {
+  FJORD_CHECK(!ready_outstanding_) << "Advance the previous Ready first";
+  log_.PersistedTo(index, term);
+  if (role_ != Role::kLeader) return;
+  // Our own entries are durable now: count them, which may commit.
+  auto self = progress_.find(config_.id);
+  if (self != progress_.end() && self->second.MaybeUpdate(log_.persisted()) && MaybeCommit()) {
+    BroadcastAppend();
   }
 }
 

@@ -161,6 +161,74 @@ TEST_F(RaftTest, ALostAcknowledgementOfTheLastEntryIsAskedForAgain) {
   EXPECT_EQ(r.log().committed(), x);
 }
 
+TEST_F(RaftTest, AnAsynchronouslyWritingLeaderCountsItsCopyOnlyOncePersisted) {
+  // Asynchronous storage writes: the leader hands its entries to storage and
+  // keeps stepping. A lone voter (with an observer, so its appends leave)
+  // must not commit before OnPersisted reports its own copy durable.
+  PersistedState state = Fresh({1});
+  state.snapshot.meta.membership.learners.push_back(NodeId(2));
+  Raft r = Make(1, std::move(state));
+  for (int i = 0; i < 40 && r.role() != Role::kLeader; ++i) r.Tick();
+  ASSERT_EQ(r.role(), Role::kLeader);
+  Drain(r);
+  Drain(r);
+  ASSERT_TRUE(r.Propose("x").ok());
+  const LogIndex x = r.log().last_index();
+  Ready rd = r.GetReady();
+  ASSERT_TRUE(rd.may_send_before_persist);
+  r.AdvanceAsync(rd);
+  EXPECT_EQ(r.log().stable(), x);
+  EXPECT_LT(r.log().persisted(), x);
+  EXPECT_LT(r.log().committed(), x) << "committed before its only durable copy existed";
+  // Another proposal is accepted while the first write is in flight.
+  ASSERT_TRUE(r.Propose("y").ok());
+  const LogIndex y = r.log().last_index();
+  Ready next = r.GetReady();
+  ASSERT_EQ(next.entries.size(), 1u);
+  EXPECT_EQ(next.entries[0].index, y);
+  r.AdvanceAsync(next);
+  r.OnPersisted(x, rd.entries.back().term);
+  EXPECT_EQ(r.log().committed(), x);
+  r.OnPersisted(y, next.entries.back().term);
+  EXPECT_EQ(r.log().committed(), y);
+}
+
+TEST_F(RaftTest, APersistenceReportForAReplacedEntryIsIgnored) {
+  // A leader deposed while its write was in flight has the entry replaced by
+  // the next leader's; the late report must not vouch for the new entry.
+  PersistedState state = Fresh({1, 2, 3});
+  Raft r = Make(1, std::move(state));
+  r.Step({.type = MessageType::kTimeoutNow, .from = NodeId(2), .to = NodeId(1), .term = Term(0)});
+  Drain(r);
+  r.Step({.type = MessageType::kVoteResponse, .from = NodeId(2), .to = NodeId(1), .term = Term(1)});
+  ASSERT_EQ(r.role(), Role::kLeader);
+  Drain(r);
+  const LogIndex base = r.log().last_index();
+  ASSERT_TRUE(r.Propose("x").ok());
+  const LogIndex x = r.log().last_index();
+  Ready rd = r.GetReady();
+  ASSERT_TRUE(rd.may_send_before_persist);
+  r.AdvanceAsync(rd);
+  // Leader 2 of term 2 writes a different entry at x.
+  r.Step({.type = MessageType::kAppend,
+          .from = NodeId(2),
+          .to = NodeId(1),
+          .term = Term(2),
+          .index = base,
+          .log_term = Term(1),
+          .entries = {Entry{Term(2), x, EntryType::kNormal, "other"}}});
+  ASSERT_EQ(r.role(), Role::kFollower);
+  EXPECT_LT(r.log().persisted(), x);
+  r.OnPersisted(x, Term(1));  // The late report of the replaced entry.
+  EXPECT_LT(r.log().persisted(), x);
+  Ready follower = r.GetReady();
+  EXPECT_FALSE(follower.may_send_before_persist);
+  ASSERT_EQ(follower.entries.size(), 1u);
+  EXPECT_EQ(follower.entries[0].data, "other");
+  r.Advance(follower);
+  EXPECT_EQ(r.log().persisted(), x);
+}
+
 TEST_F(RaftTest, LeaderWithoutQuorumStepsDown) {
   // CheckQuorum: a leader that hears from no majority within an election
   // timeout steps down rather than serve stale reads or accept writes.

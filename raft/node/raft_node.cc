@@ -21,6 +21,34 @@ absl::Status NotLeader(NodeId leader, const char* what = "not the Raft leader") 
   return s;
 }
 
+// A follower answers every append it handled in one Ready: dozens after
+// an fsync at moderate rates, each costing the leader a step (and often a
+// commit broadcast). Acknowledgements are cumulative (the leader frees
+// every append up to the acknowledged index), so per leader and term only
+// the highest is worth sending; dropping the others is what a lossy network
+// may do anyway. Rejections are kept.
+void DropSupersededAcks(std::vector<Message>& messages) {
+  auto is_ack = [](const Message& m) {
+    return m.type == MessageType::kAppendResponse && !m.reject;
+  };
+  std::map<std::pair<NodeId, Term>, LogIndex> highest;
+  size_t acks = 0;
+  for (const Message& m : messages) {
+    if (!is_ack(m)) continue;
+    ++acks;
+    LogIndex& h = highest[{m.to, m.term}];
+    h = std::max(h, m.index);
+  }
+  if (acks == highest.size()) return;
+  std::erase_if(messages, [&](const Message& m) {
+    if (!is_ack(m)) return false;
+    auto it = highest.find({m.to, m.term});
+    if (it == highest.end() || m.index != it->second) return true;
+    highest.erase(it);  // Keep the first acknowledgement of the highest index only.
+    return false;
+  });
+}
+
 }  // namespace
 
 std::optional<NodeId> LeaderHint(const absl::Status& status) {
@@ -62,6 +90,7 @@ RaftNode::RaftNode(const NodeOptions& options, StateMachine* sm, Transport* tran
       sm_(sm),
       transport_(transport),
       storage_(std::move(storage)),
+      writer_(std::make_unique<StorageWriter>(storage_.get(), options.id)),
       random_(std::make_unique<SeededRandom>(MakeSystemSeededRandom())) {
   applied_ = state.snapshot.meta.index;
   raft_ = std::make_unique<Raft>(RaftConfig{.id = options.id,
@@ -77,6 +106,7 @@ RaftNode::~RaftNode() {
     stopping_ = true;
   }
   thread_.join();
+  writer_.reset();  // Finishes the queued writes; their OnPersisted posts are never read.
 }
 
 void RaftNode::Post(Task task) {
@@ -158,6 +188,29 @@ NodeStatus RaftNode::status() const {
   return status_;
 }
 
+std::vector<PeerProgress> RaftNode::progress() const {
+  absl::MutexLock lock(&mu_);
+  return progress_;
+}
+
+std::vector<PeerProgress> RaftNode::CollectProgress(absl::Time now) {
+  std::vector<PeerProgress> out;
+  if (raft_->role() != Role::kLeader) {
+    caught_up_.clear();
+    last_index_before_ = raft_->log().last_index();
+    return out;
+  }
+  for (NodeId id : raft_->membership().All()) {
+    const Progress* pr = raft_->progress(id);
+    if (pr == nullptr) continue;
+    if (pr->match() >= last_index_before_) caught_up_[id] = now;
+    auto it = caught_up_.find(id);
+    out.push_back({id, pr->match(), it == caught_up_.end() ? absl::InfinitePast() : it->second});
+  }
+  last_index_before_ = raft_->log().last_index();
+  return out;
+}
+
 void RaftNode::Loop() {
   absl::Time next_tick = absl::Now() + options_.tick_interval;
   while (true) {
@@ -180,7 +233,9 @@ void RaftNode::Loop() {
     }
     HandleReady();
     if (options_.fail_proposals_on_leadership_loss) FailStrandedProposals();
+    std::vector<PeerProgress> progress = CollectProgress(now);
     absl::MutexLock lock(&mu_);
+    progress_ = std::move(progress);
     status_ = {
         options_.id, raft_->role(),      raft_->term(), raft_->leader(), raft_->log().committed(),
         applied_,    raft_->membership()};
@@ -191,6 +246,11 @@ void RaftNode::Loop() {
 void RaftNode::HandleReady() {
   while (raft_->HasReady()) {
     Ready rd = raft_->GetReady();
+    DropSupersededAcks(rd.messages);
+    if (options_.async_storage_writes && rd.may_send_before_persist && !rd.snapshot) {
+      HandleReadyAsync(std::move(rd));
+      continue;
+    }
     // A leader's appends travel while it syncs them (parallel write), and
     // entries committed by acknowledgements of earlier Readies are applied
     // at once: neither waits for this Ready's fsync (see Ready in types.h).
@@ -198,6 +258,10 @@ void RaftNode::HandleReady() {
       transport_->Send(std::move(rd.messages));
       rd.messages.clear();
     }
+    // Anything else waits for the sync: a follower's or candidate's
+    // promises (votes, acknowledgements) rest on this Ready's write and on
+    // every earlier one, the writer's included.
+    writer_->Drain();
     const LogIndex stable_before = rd.snapshot ? LogIndex(0) : rd.StableBefore();
     Apply(rd, /*with_snapshot=*/false, LogIndex(0), stable_before);
     absl::Status s = storage_->SaveReady(rd);
@@ -208,6 +272,27 @@ void RaftNode::HandleReady() {
     raft_->Advance(rd);
     MaybeCompact();
   }
+}
+
+void RaftNode::HandleReadyAsync(Ready rd) {
+  // The appends travel while the entries sync (parallel write). Committed
+  // entries are applied at once: a majority holds them durably, whether or
+  // not our own copy has reached the disk yet.
+  if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
+  Apply(rd, /*with_snapshot=*/false, LogIndex(0), LogIndex(std::numeric_limits<uint64_t>::max()));
+  raft_->AdvanceAsync(rd);
+  if (!rd.entries.empty() || rd.hard_state) {
+    std::function<void()> persisted = [] {};
+    if (!rd.entries.empty()) {
+      const LogIndex index = rd.entries.back().index;
+      const Term term = rd.entries.back().term;
+      persisted = [this, index, term] {
+        Post([this, index, term] { raft_->OnPersisted(index, term); });
+      };
+    }
+    writer_->Enqueue(rd.hard_state, std::move(rd.entries), std::move(persisted));
+  }
+  MaybeCompact();
 }
 
 void RaftNode::Apply(const Ready& rd, bool with_snapshot, LogIndex from, LogIndex to) {
@@ -261,6 +346,7 @@ void RaftNode::MaybeCompact() {
   if (applied_ - base < options_.snapshot_every_entries) return;
   absl::StatusOr<SnapshotMeta> meta = raft_->CompactLog(applied_, sm_->Snapshot());
   if (!meta.ok()) return;
+  writer_->Drain();  // The snapshot replaces entries that must be written first.
   absl::Status s = storage_->SaveSnapshot(raft_->snapshot());
   FJORD_CHECK(s.ok()) << "raft node " << options_.id << " cannot save snapshot: " << s;
 }

@@ -15,6 +15,17 @@
 // committed entries that earlier Readies persisted are applied (3, 4)
 // before this Ready's sync, so a commit never waits for an unrelated fsync.
 //
+// With NodeOptions::async_storage_writes, such a leader does not wait for
+// its disk at all (etcd's asynchronous storage writes): it sends
+// (2), applies what is committed (3, 4), hands the entries to its
+// StorageWriter thread and calls Raft::AdvanceAsync; once they are synced,
+// the writer posts Raft::OnPersisted to the inbox, and only then does the
+// leader count its own copy. Acknowledgements are handled while its fsync
+// runs, and two followers' durable copies commit an entry on their own.
+// Before any synchronous use of the storage (a non-leader Ready, a
+// snapshot) the node waits for the writer to drain, so writes reach the
+// disk in Ready order.
+//
 // Everything in the inbox is handled before the next Ready, so proposals
 // arriving together share one fsync (group commit). The timer turns
 // `tick_interval` into Raft::Tick; election timeouts are counted in ticks.
@@ -41,6 +52,7 @@
 #include "absl/time/time.h"
 #include "raft/core/raft.h"
 #include "raft/node/state_machine.h"
+#include "raft/node/storage_writer.h"
 #include "raft/storage/rocks_storage.h"
 
 namespace fjord::raft {
@@ -69,6 +81,12 @@ struct NodeOptions {
   // Entries committed before the loss are applied, and their proposals
   // completed, first. Off by default (the historical behaviour).
   bool fail_proposals_on_leadership_loss = false;
+  // A leader writes its log on a StorageWriter thread and keeps stepping
+  // meanwhile (see the class comment). Off by default: on the shared 2-core
+  // box it did not lower commit latency (docs/benchmarks.md, Raft); kept
+  // for an A/B on a quiet machine. Off: every Ready is persisted on the
+  // node thread.
+  bool async_storage_writes = false;
 };
 
 // A point-in-time view of the node, for status pages and tests.
@@ -80,6 +98,19 @@ struct NodeStatus {
   LogIndex commit;
   LogIndex applied;
   Membership membership;
+};
+
+// The leader's view of one member's log (a copy of the core's Progress),
+// for status pages such as DescribeCluster.
+struct PeerProgress {
+  NodeId id = kNoNode;
+  // Last index known to be stored on that member (the leader's own: the
+  // last it has persisted). 0 until the member answers this leader.
+  LogIndex match;
+  // Last time its match reached the end the leader's log had one batch of
+  // work earlier (Kafka's lastCaughtUpTimestamp, approximately);
+  // InfinitePast if not since this node became leader.
+  absl::Time last_caught_up = absl::InfinitePast();
 };
 
 class RaftNode {
@@ -117,6 +148,9 @@ class RaftNode {
   void Receive(Message message);
 
   NodeStatus status() const;
+  // Every member (voters, then observers) while this node leads; empty
+  // otherwise. A copy refreshed after each batch of work.
+  std::vector<PeerProgress> progress() const;
 
  private:
   using Task = std::function<void()>;
@@ -125,6 +159,8 @@ class RaftNode {
   void Post(Task task);
   void Loop();
   void HandleReady();
+  // HandleReady for a Ready that may be persisted asynchronously (a leader's).
+  void HandleReadyAsync(Ready rd);
   // Restores rd.snapshot if `with_snapshot`, then applies the committed
   // entries with index in [from, to) and completes their requests.
   void Apply(const Ready& rd, bool with_snapshot, LogIndex from, LogIndex to);
@@ -136,11 +172,15 @@ class RaftNode {
   // Registers a proposal the core accepted (or answers `done` with its error).
   void TrackProposal(absl::StatusOr<LogIndex> index, AppendedCallback appended, IndexCallback done);
   void Shutdown();
+  // Node thread: the PeerProgress copy that progress() returns.
+  std::vector<PeerProgress> CollectProgress(absl::Time now);
 
   const NodeOptions options_;
   StateMachine* const sm_;
   Transport* const transport_;
   std::unique_ptr<RocksStorage> storage_;
+  // Writes a leader's Readies; storage_ is used directly only after Drain.
+  std::unique_ptr<StorageWriter> writer_;
   std::unique_ptr<Random> random_;
   std::unique_ptr<Raft> raft_;  // Node thread only, like everything below.
 
@@ -158,11 +198,14 @@ class RaftNode {
   std::map<uint64_t, PendingRead> reads_;
   uint64_t next_read_id_ = 1;
   LogIndex applied_;
+  std::map<NodeId, absl::Time> caught_up_;  // Since this node became leader.
+  LogIndex last_index_before_;              // The log's end at the previous CollectProgress.
 
   mutable absl::Mutex mu_;  // Guards the inbox, the stop flag and the status copy.
   std::deque<Task> inbox_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   NodeStatus status_ ABSL_GUARDED_BY(mu_);
+  std::vector<PeerProgress> progress_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

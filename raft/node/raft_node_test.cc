@@ -138,7 +138,8 @@ class RaftNodeTest : public ::testing::Test {
                         .tick_interval = absl::Milliseconds(10),
                         .snapshot_every_entries = 20,
                         .request_timeout = request_timeout_,
-                        .fail_proposals_on_leadership_loss = fail_fast_};
+                        .fail_proposals_on_leadership_loss = fail_fast_,
+                        .async_storage_writes = async_writes_};
     sms_[id] = std::make_unique<ListStateMachine>();
     endpoints_[id] = std::make_unique<LocalNetwork::Endpoint>(&net_);
     auto node = RaftNode::Start(options, sms_[id].get(), endpoints_[id].get());
@@ -197,6 +198,7 @@ class RaftNodeTest : public ::testing::Test {
   // Options of the nodes SetUp starts (derived fixtures change them).
   absl::Duration request_timeout_ = absl::Seconds(10);
   bool fail_fast_ = false;
+  bool async_writes_ = false;
   bool WaitUntilNotLeader(NodeId id) {
     const absl::Time deadline = absl::Now() + kWaitMax;
     while (absl::Now() < deadline) {
@@ -354,6 +356,110 @@ TEST_F(RaftNodeTest, WithoutFailFastAStrandedProposalWaitsForItsTimeout) {
   EXPECT_FALSE(p->WaitResult(absl::Milliseconds(300)).has_value())
       << "answered early although fail_proposals_on_leadership_loss is off";
   net_.SetIsolated(leader, false);
+}
+
+// The leader's view of every member's log, as DescribeCluster reports it.
+TEST_F(RaftNodeTest, TheLeaderReportsEachMembersMatchIndex) {
+  const NodeId leader = WaitForLeader();
+  ASSERT_NE(leader, kNoNode) << "no leader within " << kWaitMax;
+  absl::StatusOr<LogIndex> last;
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE((last = ProposeAndWait(leader, absl::StrCat("v", i))).ok());
+  // Every member has (or will soon have acknowledged) the last entry.
+  auto match_of = [&](NodeId id) {
+    for (const PeerProgress& p : nodes_[leader]->progress()) {
+      if (p.id == id) return p;
+    }
+    return PeerProgress{};
+  };
+  const absl::Time before = absl::Now();
+  for (int i = 1; i <= 3; ++i) {
+    const NodeId id(i);
+    const absl::Time deadline = absl::Now() + kWaitMax;
+    while (match_of(id).match < *last && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    EXPECT_GE(match_of(id).match, *last) << "node " << i << " in the leader's progress";
+    EXPECT_NE(match_of(id).last_caught_up, absl::InfinitePast()) << "node " << i;
+  }
+  EXPECT_EQ(nodes_[leader]->progress().size(), 3u);
+  for (int i = 1; i <= 3; ++i) {
+    if (NodeId(i) == leader) continue;
+    EXPECT_TRUE(nodes_[NodeId(i)]->progress().empty()) << i;
+  }
+  // A follower cut off falls behind; the other keeps up.
+  const NodeId cut = NodeId(leader.value() % 3 + 1);
+  const NodeId other = NodeId(cut.value() % 3 + 1);
+  ASSERT_NE(other, leader);
+  const LogIndex cut_match = match_of(cut).match;
+  net_.SetIsolated(cut, true);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE((last = ProposeAndWait(leader, absl::StrCat("w", i))).ok());
+  const absl::Time deadline = absl::Now() + kWaitMax;
+  while (match_of(other).match < *last && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_GE(match_of(other).match, *last);
+  EXPECT_EQ(match_of(cut).match, cut_match) << "an isolated follower cannot have acknowledged more";
+  EXPECT_LT(match_of(cut).last_caught_up, absl::Now());
+  EXPECT_GE(match_of(other).last_caught_up, before);
+  net_.SetIsolated(cut, false);
+}
+
+// The same with the leader's log written on its StorageWriter thread.
+class AsyncWritesRaftNodeTest : public RaftNodeTest {
+ protected:
+  void SetUp() override {
+    async_writes_ = true;
+    RaftNodeTest::SetUp();
+  }
+};
+
+TEST_F(AsyncWritesRaftNodeTest, ElectsReplicatesAndSnapshots) {
+  const NodeId leader = WaitForLeader();
+  ASSERT_NE(leader, kNoNode) << "no leader within " << kWaitMax;
+  // Enough entries for snapshots (every 20), which drain the writer first.
+  for (int i = 0; i < 50; ++i) {
+    absl::StatusOr<LogIndex> index = ProposeAndWait(leader, absl::StrCat("v", i));
+    ASSERT_TRUE(index.ok()) << index.status();
+  }
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(WaitForItems(NodeId(i), 50)) << "node " << i << " did not apply 50 entries";
+    EXPECT_EQ(sms_[NodeId(i)]->items(), sms_[leader]->items());
+  }
+}
+
+TEST_F(AsyncWritesRaftNodeTest, SurvivesLeaderLossAndRestartLosesNothing) {
+  const NodeId first = WaitForLeader();
+  ASSERT_NE(first, kNoNode) << "no leader within " << kWaitMax;
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(ProposeAndWait(first, absl::StrCat("a", i)).ok());
+  Stop(first);
+  const NodeId second = WaitForLeader();
+  ASSERT_NE(second, kNoNode) << "no new leader after stopping " << first;
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(ProposeAndWait(second, absl::StrCat("b", i)).ok());
+  // Restarting from what the writer thread left on disk loses nothing
+  // that was acknowledged.
+  Start(first);
+  ASSERT_TRUE(WaitForItems(first, 60)) << "restarted node did not catch up";
+  EXPECT_EQ(sms_[first]->items(), sms_[second]->items());
+  EXPECT_EQ(sms_[first]->items().back(), "b29");
+}
+
+TEST_F(AsyncWritesRaftNodeTest, TheLeaderReportsEachMembersMatchIndex) {
+  const NodeId leader = WaitForLeader();
+  ASSERT_NE(leader, kNoNode) << "no leader within " << kWaitMax;
+  absl::StatusOr<LogIndex> last = ProposeAndWait(leader, "x");
+  ASSERT_TRUE(last.ok()) << last.status();
+  // The leader's own match is what its writer has persisted.
+  const absl::Time deadline = absl::Now() + kWaitMax;
+  LogIndex own;
+  while (own < *last && absl::Now() < deadline) {
+    for (const PeerProgress& p : nodes_[leader]->progress()) {
+      if (p.id == leader) own = p.match;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_GE(own, *last);
 }
 
 }  // namespace

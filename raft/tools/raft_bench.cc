@@ -8,6 +8,8 @@
 //      restart it; p50/p99 over --kills runs.
 //   bazel run --config=opt //raft/tools:raft_bench -- [--entries=50000 --kills=50]
 //     [--window=4096] [--latency-rate=N (default: half the measured rate)]
+//     [--async-writes (NodeOptions::async_storage_writes: the leader's log
+//      writes on their own thread)]
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -51,7 +53,8 @@ struct Member {
 
 class Cluster {
  public:
-  explicit Cluster(const std::filesystem::path& root) : root_(root) {
+  Cluster(const std::filesystem::path& root, bool async_writes)
+      : root_(root), async_writes_(async_writes) {
     std::filesystem::remove_all(root_);
     for (int i = 1; i <= 3; ++i) {
       auto m = std::make_unique<Member>();
@@ -83,7 +86,8 @@ class Cluster {
                         .data_dir = (root_ / absl::StrCat("n", id.value())).string(),
                         .tick_interval = absl::Milliseconds(kTickMs),
                         .election_ticks = kElectionTicks,
-                        .snapshot_every_entries = 20'000};
+                        .snapshot_every_entries = 20'000,
+                        .async_storage_writes = async_writes_};
     auto node = RaftNode::Start(options, &m.sm, m.transport.get());
     if (!node.ok()) {
       std::fprintf(stderr, "start: %s\n", std::string(node.status().message()).c_str());
@@ -111,6 +115,7 @@ class Cluster {
 
  private:
   std::filesystem::path root_;
+  const bool async_writes_;
   std::map<NodeId, std::string> addresses_;
   std::map<NodeId, std::unique_ptr<Member>> members_;
 };
@@ -234,15 +239,17 @@ int Main(int argc, char** argv) {
   int kills = 50;
   int window = 4096;
   double latency_rate = 0;  // Entries/s for the latency phase; 0 = half the measured rate.
+  bool async_writes = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--entries=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &entries);
     if (a.rfind("--kills=", 0) == 0) (void)absl::SimpleAtoi(a.substr(8), &kills);
     if (a.rfind("--window=", 0) == 0) (void)absl::SimpleAtoi(a.substr(9), &window);
     if (a.rfind("--latency-rate=", 0) == 0) (void)absl::SimpleAtod(a.substr(15), &latency_rate);
+    if (a == "--async-writes") async_writes = true;
   }
   const char* tmp = std::getenv("TMPDIR");
-  Cluster cluster(std::filesystem::path(tmp ? tmp : "/tmp") / "fjord_raft_bench");
+  Cluster cluster(std::filesystem::path(tmp ? tmp : "/tmp") / "fjord_raft_bench", async_writes);
   const NodeId leader = WaitLeader(cluster);
   (void)Throughput(cluster.node(leader), 2000, window);  // Warm-up.
   const double rate = Throughput(cluster.node(leader), entries, window);

@@ -66,7 +66,14 @@ absl::StatusOr<std::unique_ptr<ControllerNode>> ControllerNode::Start(
         absl::MutexLock lock(&p->node_mu_);
         if (p->node_ptr_ != nullptr) p->node_ptr_->Receive(std::move(m));
       });
-  n->service_ = std::make_unique<ControllerServiceImpl>(n->controller_.get(), cluster_id, voters);
+  // DescribeCluster reads the Raft leader's progress through node_ptr_,
+  // which Shutdown clears (under node_mu_) before destroying the node.
+  n->service_ = std::make_unique<ControllerServiceImpl>(
+      n->controller_.get(), cluster_id, voters, absl::Seconds(30), [p = n.get()] {
+        absl::MutexLock lock(&p->node_mu_);
+        return p->node_ptr_ != nullptr ? p->node_ptr_->progress()
+                                       : std::vector<raft::PeerProgress>{};
+      });
   const v1::Endpoint& self = voters.at(o.node_id);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(o.bind_host, ":", self.port()),

@@ -81,7 +81,8 @@ class ControllerNode {
   std::unique_ptr<ControllerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<raft::GrpcTransport> transport_;
-  absl::Mutex node_mu_;  // Guards node_ptr_ against RaftService deliveries.
+  // Guards node_ptr_ against RaftService deliveries and DescribeCluster.
+  absl::Mutex node_mu_;
   raft::RaftNode* node_ptr_ ABSL_GUARDED_BY(node_mu_) = nullptr;
   std::unique_ptr<raft::RaftNode> node_;
   bool stopped_ = false;

@@ -12,11 +12,44 @@ namespace fjord::controller {
 
 ControllerServiceImpl::ControllerServiceImpl(QuorumController* controller, std::string cluster_id,
                                              std::map<NodeId, v1::Endpoint> voters,
-                                             absl::Duration rpc_timeout)
+                                             absl::Duration rpc_timeout,
+                                             RaftProgressSource raft_progress)
     : controller_(controller),
       cluster_id_(std::move(cluster_id)),
       voters_(std::move(voters)),
-      rpc_timeout_(rpc_timeout) {}
+      rpc_timeout_(rpc_timeout),
+      raft_progress_(std::move(raft_progress)) {}
+
+void DescribeControllers(const std::map<NodeId, v1::Endpoint>& voters,
+                         const QuorumControllerStatus& status,
+                         const std::vector<raft::PeerProgress>& progress, absl::Time now,
+                         v1::DescribeClusterResponse* resp) {
+  for (const auto& [id, endpoint] : voters) {
+    auto* c = resp->add_controllers();
+    c->set_node_id(id.value());
+    *c->add_endpoints() = endpoint;
+    c->set_is_voter(true);
+    c->set_is_active(id.value() == resp->controller_id());
+    c->set_log_end_offset(-1);
+    c->set_last_caught_up_time_ms(-1);
+    if (!status.active) continue;
+    if (id == status.leader) {
+      // Its commit index and applied metadata offset are read at different
+      // moments; writes are answered after commit one at a time, so at most
+      // an entry or two more are in its log.
+      c->set_log_end_offset(std::max(status.commit_index, status.metadata_offset));
+      c->set_last_caught_up_time_ms(absl::ToUnixMillis(now));
+      continue;
+    }
+    auto pr = std::find_if(progress.begin(), progress.end(),
+                           [&](const raft::PeerProgress& p) { return p.id == id; });
+    if (pr == progress.end() || pr->match == LogIndex(0)) continue;
+    c->set_log_end_offset(static_cast<int64_t>(pr->match.value()));
+    if (pr->last_caught_up != absl::InfinitePast()) {
+      c->set_last_caught_up_time_ms(absl::ToUnixMillis(pr->last_caught_up));
+    }
+  }
+}
 
 void ControllerServiceImpl::FillEndpoint(v1::ActiveController* active) const {
   auto it = voters_.find(NodeId(active->controller_id()));
@@ -76,23 +109,10 @@ grpc::Status ControllerServiceImpl::DescribeCluster(grpc::ServerContext*,
         controller_->DescribeCluster(std::move(done));
       },
       resp);
-  // The active controller reports its own log end: its commit index or
-  // applied metadata offset, whichever is newer (the two are read at
-  // different moments); writes are answered after commit one at a time, so
-  // at most an entry or two more are in its log. Followers' offsets would need the Raft leader's
-  // per-peer match index, which RaftNode does not expose yet: -1, as the contract allows for
-  // "unknown".
   const QuorumControllerStatus st = controller_->status();
-  for (const auto& [id, endpoint] : voters_) {
-    auto* c = resp->add_controllers();
-    c->set_node_id(id.value());
-    *c->add_endpoints() = endpoint;
-    c->set_is_voter(true);
-    c->set_is_active(id.value() == resp->controller_id());
-    const bool self_active = st.active && id == st.leader;
-    c->set_log_end_offset(self_active ? std::max(st.commit_index, st.metadata_offset) : -1);
-    c->set_last_caught_up_time_ms(self_active ? absl::ToUnixMillis(absl::Now()) : -1);
-  }
+  const std::vector<raft::PeerProgress> progress =
+      raft_progress_ ? raft_progress_() : std::vector<raft::PeerProgress>{};
+  DescribeControllers(voters_, st, progress, absl::Now(), resp);
   return status;
 }
 

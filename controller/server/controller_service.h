@@ -18,11 +18,14 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "controller/quorum_controller.h"
 #include "proto/fjord/v1/controller.grpc.pb.h"
+#include "raft/node/raft_node.h"
 
 namespace fjord::controller {
 
@@ -32,11 +35,29 @@ inline constexpr size_t kFetchEntriesMax = 1000;
 inline constexpr int kFetchSnapshotRecordsPerMessage = 1000;
 inline constexpr int32_t kFetchDefaultMaxBytes = 1 << 20;
 
+// The Raft leader's per-member progress (RaftNode::progress), or empty.
+using RaftProgressSource = std::function<std::vector<raft::PeerProgress>()>;
+
+// DescribeCluster's controllers, one per voter in id order. The active
+// controller (`status.active`) reports its own log end (its commit index or
+// applied metadata offset, whichever is newer) and every other voter's
+// from `progress`: the Raft match index, i.e. the last metadata offset it
+// is known to hold, and when it last caught up with the leader's log end.
+// What is unknown is -1: any voter when the responder is not active, and a
+// voter that has not answered this leader yet (match 0).
+void DescribeControllers(const std::map<NodeId, v1::Endpoint>& voters,
+                         const QuorumControllerStatus& status,
+                         const std::vector<raft::PeerProgress>& progress, absl::Time now,
+                         v1::DescribeClusterResponse* resp);
+
 class ControllerServiceImpl final : public v1::ControllerService::Service {
  public:
+  // `raft_progress` (may be empty) feeds DescribeCluster's log end offsets;
+  // it may be called on any gRPC thread until Shutdown.
   ControllerServiceImpl(QuorumController* controller, std::string cluster_id,
                         std::map<NodeId, v1::Endpoint> voters,
-                        absl::Duration rpc_timeout = absl::Seconds(30));
+                        absl::Duration rpc_timeout = absl::Seconds(30),
+                        RaftProgressSource raft_progress = nullptr);
 
   // Ends open FetchMetadata streams (call before grpc::Server::Shutdown).
   void Shutdown() { stopping_ = true; }
@@ -76,6 +97,7 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
   const std::string cluster_id_;
   const std::map<NodeId, v1::Endpoint> voters_;
   const absl::Duration rpc_timeout_;
+  const RaftProgressSource raft_progress_;
   std::atomic<bool> stopping_{false};
 };
 

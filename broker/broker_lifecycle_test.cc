@@ -14,12 +14,17 @@
 namespace fjord::broker {
 namespace {
 
-void WaitFor(const std::function<bool()>& condition, const std::string& what) {
+// Polls `condition` for up to 30 s: ASSERT_TRUE(WaitFor(...)).
+::testing::AssertionResult WaitFor(const std::function<bool()>& condition,
+                                   const std::string& what) {
   const absl::Time limit = absl::Now() + absl::Seconds(30);
   while (!condition()) {
-    ASSERT_LT(absl::Now(), limit) << "timed out waiting for " << what;
+    if (absl::Now() > limit) {
+      return ::testing::AssertionFailure() << "timed out after 30 s waiting for " << what;
+    }
     absl::SleepFor(absl::Milliseconds(5));
   }
+  return ::testing::AssertionSuccess();
 }
 
 class FakeController final : public v1::ControllerService::Service {
@@ -63,7 +68,8 @@ class LifecycleTest : public ::testing::Test {
                          .rpc_timeout = absl::Seconds(5)},
         [] { return int64_t{0}; }, [](BrokerEpoch) {});
     lifecycle_->Start();
-    WaitFor([&] { return lifecycle_->heartbeats() > 0; }, "registration and a heartbeat");
+    ASSERT_TRUE(
+        WaitFor([&] { return lifecycle_->heartbeats() > 0; }, "registration and a heartbeat"));
   }
   void TearDown() override {
     lifecycle_.reset();

@@ -112,10 +112,20 @@ class ControllerClusterTest : public ::testing::Test {
     stop_heartbeats_ = true;
     if (heartbeats_.joinable()) heartbeats_.join();
     for (auto& [i, pid] : pids_) {
-      if (pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, nullptr, 0);
+      if (pid <= 0) continue;
+      kill(pid, SIGTERM);
+      const absl::Time limit = absl::Now() + kWaitMax;
+      while (waitpid(pid, nullptr, WNOHANG) == 0) {
+        if (absl::Now() > limit) {
+          ADD_FAILURE() << "controller " << i << " still running " << kWaitMax
+                        << " after SIGTERM; killed";
+          kill(pid, SIGKILL);
+          waitpid(pid, nullptr, 0);
+          break;
+        }
+        absl::SleepFor(absl::Milliseconds(20));
       }
+      pid = -1;
     }
     if (HasFailure()) {
       for (int i = 1; i <= kNodes; ++i) {

@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace fjord::testing {
 
@@ -81,10 +82,25 @@ pid_t SpawnProcess(const std::vector<std::string>& args, const std::string& log_
   return pid;
 }
 
-int RunProcess(const std::vector<std::string>& args, const std::string& log_path) {
+int RunProcess(const std::vector<std::string>& args, const std::string& log_path,
+               absl::Duration timeout) {
   const pid_t pid = SpawnProcess(args, log_path);
+  if (pid < 0) return -1;
+  const absl::Time deadline = absl::Now() + timeout;
   int status = 0;
-  waitpid(pid, &status, 0);
+  while (true) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0) return -1;
+    if (absl::Now() > deadline) {
+      std::fprintf(stderr, "RunProcess: %s still running after %s; killed\n", args[0].c_str(),
+                   absl::FormatDuration(timeout).c_str());
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      return -1;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

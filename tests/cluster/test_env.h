@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+
 namespace fjord::testing {
 
 // A loopback TCP port reserved for this test process until it exits: no
@@ -27,8 +29,10 @@ std::string Runfile(const std::string& path);
 // SIGKILL when the test process dies (PR_SET_PDEATHSIG).
 pid_t SpawnProcess(const std::vector<std::string>& args, const std::string& log_path = "");
 
-// SpawnProcess, then waits for the child: its exit code, or -1 if a signal
-// ended it.
-int RunProcess(const std::vector<std::string>& args, const std::string& log_path = "");
+// SpawnProcess, then waits up to `timeout` for the child: its exit code, or
+// -1 if a signal ended it or it was still running at `timeout` (then it is
+// SIGKILLed and the reason printed to stderr).
+int RunProcess(const std::vector<std::string>& args, const std::string& log_path = "",
+               absl::Duration timeout = absl::Seconds(60));
 
 }  // namespace fjord::testing

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <set>
 
+#include "absl/time/clock.h"
+
 namespace fjord::testing {
 namespace {
 
@@ -100,6 +102,13 @@ TEST(FreeLoopbackPortTest, AServerListensThereAndCanRestartThere) {
     // Still reserved while the "server" is down.
     EXPECT_EQ(Bind(port, /*reuse_addr=*/false), -1) << "run " << run;
   }
+}
+
+TEST(RunProcessTest, ExitCodeOrMinusOneWhenKilledAtTheTimeout) {
+  EXPECT_EQ(RunProcess({"/bin/sh", "-c", "exit 3"}), 3);
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(RunProcess({"/bin/sleep", "30"}, "", absl::Milliseconds(200)), -1);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << "the timeout did not end the wait";
 }
 
 }  // namespace

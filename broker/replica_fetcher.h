@@ -6,8 +6,9 @@
 // breaks), sends one credit per partition, and for each answer: appends the
 // records (AppendFromLeader; under the default flush policy they are fsynced
 // before the next credit reports them as flushed), adopts the high watermark,
-// truncates on a divergence or OFFSET_OUT_OF_RANGE, and sends the next credit
-// with its new log end and flushed offsets. Follow()/Unfollow() from the image
+// truncates on a divergence or OFFSET_OUT_OF_RANGE (below the leader's log
+// start it restarts its log there, Kafka's truncateFullyAndStartAt), and
+// sends the next credit with its new log end and flushed offsets. Follow()/Unfollow() from the image
 // applier add or drop partitions on the open stream.
 //
 // Threading: Follow/Unfollow/Shutdown are thread-safe. Each LeaderFetcher has

@@ -8,8 +8,9 @@
 // before the next credit reports them as flushed), adopts the high watermark,
 // truncates on a divergence or OFFSET_OUT_OF_RANGE (below the leader's log
 // start it restarts its log there, Kafka's truncateFullyAndStartAt), and
-// sends the next credit with its new log end and flushed offsets. Follow()/Unfollow() from the image
-// applier add or drop partitions on the open stream.
+// sends the next credit with its new log end and flushed offsets.
+// Follow()/Unfollow() from the image applier add or drop partitions on the
+// open stream.
 //
 // Threading: Follow/Unfollow/Shutdown are thread-safe. Each LeaderFetcher has
 // one thread that reads the stream; `write_mu_` serialises writes (credits

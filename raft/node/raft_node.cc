@@ -129,27 +129,42 @@ void RaftNode::ProposeConfigChange(ConfigChange change, IndexCallback done) {
 }
 
 void RaftNode::Propose(std::string data, AppendedCallback appended, IndexCallback done) {
-  Post([this, data = std::move(data), appended = std::move(appended),
-        done = std::move(done)]() mutable {
-    TrackProposal(raft_->Propose(std::move(data)), std::move(appended), std::move(done));
+  const absl::Time proposed = options_.on_proposal_stages ? absl::Now() : absl::InfinitePast();
+  Post([this, data = std::move(data), appended = std::move(appended), done = std::move(done),
+        proposed]() mutable {
+    TrackProposal(raft_->Propose(std::move(data)), std::move(appended), std::move(done), proposed);
   });
 }
 
 void RaftNode::ProposeConfigChange(ConfigChange change, AppendedCallback appended,
                                    IndexCallback done) {
   Post([this, change, appended = std::move(appended), done = std::move(done)]() mutable {
-    TrackProposal(raft_->ProposeConfigChange(change), std::move(appended), std::move(done));
+    TrackProposal(raft_->ProposeConfigChange(change), std::move(appended), std::move(done),
+                  absl::InfinitePast());
   });
 }
 
 void RaftNode::TrackProposal(absl::StatusOr<LogIndex> index, AppendedCallback appended,
-                             IndexCallback done) {
+                             IndexCallback done, absl::Time proposed) {
   if (!index.ok()) {
     done(raft_->role() == Role::kLeader ? index.status() : NotLeader(raft_->leader()));
     return;
   }
   if (appended) appended(*index, raft_->term());
-  proposals_[*index] = {raft_->term(), std::move(done), absl::Now() + options_.request_timeout};
+  const absl::Time now = absl::Now();
+  PendingProposal& p = proposals_[*index];
+  p = {raft_->term(), std::move(done), now + options_.request_timeout};
+  p.stages.proposed = proposed;
+  p.stages.started = now;
+}
+
+void RaftNode::StampStages(const std::vector<Entry>& entries, absl::Time ProposalStages::*stage) {
+  if (!options_.on_proposal_stages || entries.empty()) return;
+  const absl::Time now = absl::Now();
+  for (const Entry& e : entries) {
+    auto it = proposals_.find(e.index);
+    if (it != proposals_.end()) it->second.stages.*stage = now;
+  }
 }
 
 void RaftNode::FailStrandedProposals() {
@@ -247,6 +262,7 @@ void RaftNode::HandleReady() {
   while (raft_->HasReady()) {
     Ready rd = raft_->GetReady();
     DropSupersededAcks(rd.messages);
+    StampStages(rd.committed_entries, &ProposalStages::committed);
     if (options_.async_storage_writes && rd.may_send_before_persist && !rd.snapshot) {
       HandleReadyAsync(std::move(rd));
       continue;
@@ -257,6 +273,7 @@ void RaftNode::HandleReady() {
     if (rd.may_send_before_persist && !rd.messages.empty()) {
       transport_->Send(std::move(rd.messages));
       rd.messages.clear();
+      StampStages(rd.entries, &ProposalStages::sent);
     }
     // Anything else waits for the sync: a follower's or candidate's
     // promises (votes, acknowledgements) rest on this Ready's write and on
@@ -279,6 +296,7 @@ void RaftNode::HandleReadyAsync(Ready rd) {
   // entries are applied at once: a majority holds them durably, whether or
   // not our own copy has reached the disk yet.
   if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
+  StampStages(rd.entries, &ProposalStages::sent);
   Apply(rd, /*with_snapshot=*/false, LogIndex(0), LogIndex(std::numeric_limits<uint64_t>::max()));
   raft_->AdvanceAsync(rd);
   if (!rd.entries.empty() || rd.hard_state) {
@@ -316,6 +334,10 @@ void RaftNode::Apply(const Ready& rd, bool with_snapshot, LogIndex from, LogInde
     if (it == proposals_.end()) continue;
     // Another leader's entry at this index means ours was overwritten.
     if (it->second.term == e.term) {
+      if (options_.on_proposal_stages) {
+        it->second.stages.done = absl::Now();
+        options_.on_proposal_stages(it->second.stages);
+      }
       it->second.done(e.index);
     } else {
       it->second.done(absl::AbortedError("proposal lost in a leadership change"));

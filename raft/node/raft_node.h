@@ -57,6 +57,15 @@
 
 namespace fjord::raft {
 
+// When a proposal passed each stage on the leader (for benchmarks).
+struct ProposalStages {
+  absl::Time proposed;   // Propose was called.
+  absl::Time started;    // The node thread took it from the inbox and appended it.
+  absl::Time sent;       // Its appends were handed to the transport.
+  absl::Time committed;  // The node thread saw it committed (in a Ready).
+  absl::Time done;       // Its callback was about to run.
+};
+
 struct NodeOptions {
   NodeId id = kNoNode;
   // Used only when the data directory is empty. Voters of a new group all
@@ -87,6 +96,10 @@ struct NodeOptions {
   // for an A/B on a quiet machine. Off: every Ready is persisted on the
   // node thread.
   bool async_storage_writes = false;
+  // Benchmarks only (raft_bench --stages): called on the node thread just
+  // before a proposal's successful callback, with when it passed each
+  // stage. Unset: no timestamps are taken.
+  std::function<void(const ProposalStages&)> on_proposal_stages;
 };
 
 // A point-in-time view of the node, for status pages and tests.
@@ -170,7 +183,10 @@ class RaftNode {
   // longer lead. Runs after each HandleReady, so commits are applied first.
   void FailStrandedProposals();
   // Registers a proposal the core accepted (or answers `done` with its error).
-  void TrackProposal(absl::StatusOr<LogIndex> index, AppendedCallback appended, IndexCallback done);
+  void TrackProposal(absl::StatusOr<LogIndex> index, AppendedCallback appended, IndexCallback done,
+                     absl::Time proposed);
+  // on_proposal_stages: stamps `stage` of the pending proposals of `entries`.
+  void StampStages(const std::vector<Entry>& entries, absl::Time ProposalStages::*stage);
   void Shutdown();
   // Node thread: the PeerProgress copy that progress() returns.
   std::vector<PeerProgress> CollectProgress(absl::Time now);
@@ -188,6 +204,7 @@ class RaftNode {
     Term term;
     IndexCallback done;
     absl::Time deadline;
+    ProposalStages stages;  // Only with on_proposal_stages.
   };
   std::map<LogIndex, PendingProposal> proposals_;
   struct PendingRead {

@@ -10,6 +10,8 @@
 //     [--window=4096] [--latency-rate=N (default: half the measured rate)]
 //     [--async-writes (NodeOptions::async_storage_writes: the leader's log
 //      writes on their own thread)]
+//     [--stages (per-stage latency of the latency phase, from
+//      NodeOptions::on_proposal_stages)]
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -41,6 +44,48 @@ class NullStateMachine : public StateMachine {
   }
 };
 
+// Stage durations of answered proposals (NodeOptions::on_proposal_stages),
+// collected while `on`.
+class StageLog {
+ public:
+  void Record(const ProposalStages& s) {
+    absl::MutexLock lock(&mu_);
+    if (!on_) return;
+    auto add = [&](const char* name, absl::Time from, absl::Time to) {
+      if (from != absl::InfinitePast() && to != absl::InfinitePast()) {
+        ms_[name].push_back(absl::ToDoubleMilliseconds(to - from));
+      }
+    };
+    add("1 Propose -> node thread", s.proposed, s.started);
+    add("2 node thread -> sent", s.started, s.sent);
+    add("3 sent -> commit seen", s.sent, s.committed);
+    add("4 commit seen -> callback", s.committed, s.done);
+    add("5 Propose -> callback", s.proposed, s.done);
+  }
+  void Start() {
+    absl::MutexLock lock(&mu_);
+    ms_.clear();
+    on_ = true;
+  }
+  void Print() {
+    absl::MutexLock lock(&mu_);
+    on_ = false;
+    for (auto& [name, v] : ms_) {
+      std::sort(v.begin(), v.end());
+      auto at = [&](double p) {
+        return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+      };
+      std::printf("  %-28s p50 %7.2f  p90 %7.2f  p99 %7.2f  p99.9 %7.2f  max %7.2f ms\n",
+                  name.c_str(), at(0.5), at(0.9), at(0.99), at(0.999), v.back());
+    }
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool on_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, std::vector<double>> ms_ ABSL_GUARDED_BY(mu_);
+};
+
 struct Member {
   absl::Mutex mu;
   RaftNode* node ABSL_GUARDED_BY(mu) = nullptr;
@@ -53,8 +98,8 @@ struct Member {
 
 class Cluster {
  public:
-  Cluster(const std::filesystem::path& root, bool async_writes)
-      : root_(root), async_writes_(async_writes) {
+  Cluster(const std::filesystem::path& root, bool async_writes, StageLog* stages)
+      : root_(root), async_writes_(async_writes), stages_(stages) {
     std::filesystem::remove_all(root_);
     for (int i = 1; i <= 3; ++i) {
       auto m = std::make_unique<Member>();
@@ -88,6 +133,9 @@ class Cluster {
                         .election_ticks = kElectionTicks,
                         .snapshot_every_entries = 20'000,
                         .async_storage_writes = async_writes_};
+    if (stages_ != nullptr) {
+      options.on_proposal_stages = [this](const ProposalStages& s) { stages_->Record(s); };
+    }
     auto node = RaftNode::Start(options, &m.sm, m.transport.get());
     if (!node.ok()) {
       std::fprintf(stderr, "start: %s\n", std::string(node.status().message()).c_str());
@@ -116,6 +164,7 @@ class Cluster {
  private:
   std::filesystem::path root_;
   const bool async_writes_;
+  StageLog* const stages_;  // Null without --stages.
   std::map<NodeId, std::string> addresses_;
   std::map<NodeId, std::unique_ptr<Member>> members_;
 };
@@ -240,6 +289,7 @@ int Main(int argc, char** argv) {
   int window = 4096;
   double latency_rate = 0;  // Entries/s for the latency phase; 0 = half the measured rate.
   bool async_writes = false;
+  bool stages = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--entries=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &entries);
@@ -247,18 +297,23 @@ int Main(int argc, char** argv) {
     if (a.rfind("--window=", 0) == 0) (void)absl::SimpleAtoi(a.substr(9), &window);
     if (a.rfind("--latency-rate=", 0) == 0) (void)absl::SimpleAtod(a.substr(15), &latency_rate);
     if (a == "--async-writes") async_writes = true;
+    if (a == "--stages") stages = true;
   }
   const char* tmp = std::getenv("TMPDIR");
-  Cluster cluster(std::filesystem::path(tmp ? tmp : "/tmp") / "fjord_raft_bench", async_writes);
+  StageLog stage_log;
+  Cluster cluster(std::filesystem::path(tmp ? tmp : "/tmp") / "fjord_raft_bench", async_writes,
+                  stages ? &stage_log : nullptr);
   const NodeId leader = WaitLeader(cluster);
   (void)Throughput(cluster.node(leader), 2000, window);  // Warm-up.
   const double rate = Throughput(cluster.node(leader), entries, window);
   std::printf("throughput: %.0f committed 1 KiB entries/s (%d entries, window %d)\n", rate, entries,
               window);
   if (latency_rate <= 0) latency_rate = rate / 2;
+  if (stages) stage_log.Start();
   const std::vector<double> lat = Latencies(cluster.node(leader), latency_rate, absl::Seconds(5));
   std::printf("latency at %.0f entries/s: p50 %.2f ms, p99 %.2f ms (%zu samples)\n", latency_rate,
               Percentile(lat, 0.50), Percentile(lat, 0.99), lat.size());
+  if (stages) stage_log.Print();
   std::vector<double> failovers;
   for (int i = 0; i < kills; ++i) failovers.push_back(Failover(cluster));
   std::printf(

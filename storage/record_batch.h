@@ -137,7 +137,11 @@ uint32_t ComputeBatchCrc(std::string_view batch);
 // (DataLoss on mismatch), known codec, bounded decompression, every record
 // well formed with lengths that stay inside the record, recordCount equal to
 // the records present, offset deltas 0,1,2,... ending at lastOffsetDelta.
-absl::StatusOr<BatchHeader> ValidateBatch(std::string_view bytes, const BatchLimits& limits);
+// With `keyless`, also reports whether any record has a null key (compacted
+// topics refuse those). An uncompressed batch takes one pass over its bytes
+// with no allocation (the produce path's cost per record).
+absl::StatusOr<BatchHeader> ValidateBatch(std::string_view bytes, const BatchLimits& limits,
+                                          bool* keyless = nullptr);
 
 // A validated batch with its records decoded. Unlike ValidateBatch it
 // accepts what log compaction leaves: offset deltas with gaps (increasing,

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/random.h"
 #include "gtest/gtest.h"
 #include "storage/byte_order.h"
 #include "storage/record_batch_builder.h"
@@ -213,6 +214,73 @@ TEST(RecordBatchTest, IteratesConcatenatedBatches) {
   while (torn.Next()) ++n;
   EXPECT_EQ(n, 2);
   EXPECT_FALSE(torn.status().ok());
+}
+
+// ValidateBatch's one-pass scan of uncompressed records must accept exactly
+// what the detailed decoder accepts under the produce path's rules (offset
+// deltas 0, 1, 2, ...; recordCount = lastOffsetDelta + 1), and report null
+// keys the same way. Random byte edits and truncations of the records
+// section, CRC fixed so the structural checks are what decides.
+TEST(RecordBatchTest, FastValidationAgreesWithDecoderOnMutatedBatches) {
+  SeededRandom random(20261122);
+  const RecordHeader headers[] = {{"h", "v"}, {"k", std::nullopt}};
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    RecordBatchBuilder b(BatchOptions{});
+    const int records = static_cast<int>(random.UniformRange(1, 6));
+    for (int i = 0; i < records; ++i) {
+      std::optional<std::string_view> key;
+      if (!random.OneIn(3)) key = "key";
+      b.Append(1000 + i, key, std::string(random.Uniform(200), 'v'),
+               random.OneIn(2) ? absl::Span<const RecordHeader>(headers)
+                               : absl::Span<const RecordHeader>());
+    }
+    absl::StatusOr<std::string> built = b.Build();
+    ASSERT_TRUE(built.ok()) << built.status();
+    std::string batch = *built;
+    const int edits = static_cast<int>(random.Uniform(4));
+    for (int e = 0; e < edits && batch.size() > kBatchHeaderSize; ++e) {
+      const size_t at = kBatchHeaderSize + random.Uniform(batch.size() - kBatchHeaderSize);
+      switch (random.Uniform(3)) {
+        case 0:
+          batch[at] = static_cast<char>(random.Next());
+          break;
+        case 1:
+          batch[at] = static_cast<char>(batch[at] ^ (1 << random.Uniform(8)));
+          break;
+        case 2:
+          batch.resize(at);
+          StoreBe32(batch.data() + 8, static_cast<uint32_t>(batch.size() - kBatchLogOverhead));
+          break;
+      }
+    }
+    if (random.OneIn(10)) StoreBe32(batch.data() + 57, static_cast<uint32_t>(random.Uniform(7)));
+    FixCrc(&batch);
+
+    bool keyless = false;
+    absl::StatusOr<BatchHeader> fast = ValidateBatch(batch, {}, &keyless);
+    absl::StatusOr<DecodedBatch> decoded = DecodedBatch::Decode(batch, {});
+    bool reference_ok = decoded.ok();
+    bool reference_keyless = false;
+    if (decoded.ok()) {
+      const BatchHeader& h = decoded->header();
+      if (h.record_count > 0 && h.last_offset_delta != h.record_count - 1) reference_ok = false;
+      for (size_t i = 0; i < decoded->records().size(); ++i) {
+        const Record& r = decoded->records()[i];
+        if (r.offset_delta != static_cast<int32_t>(i)) reference_ok = false;
+        if (!r.key.has_value()) reference_keyless = true;
+      }
+    }
+    ASSERT_EQ(fast.ok(), reference_ok)
+        << "round " << round << ": fast " << fast.status() << ", decoder " << decoded.status();
+    if (fast.ok()) {
+      ++accepted;
+      EXPECT_EQ(keyless, reference_keyless) << "round " << round;
+    }
+  }
+  // Both outcomes must be exercised for the comparison to mean anything.
+  EXPECT_GT(accepted, 2000);
+  EXPECT_LT(accepted, 18000);
 }
 
 }  // namespace

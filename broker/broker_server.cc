@@ -8,6 +8,14 @@
 #include "spdlog/spdlog.h"
 
 namespace fjord::broker {
+namespace {
+
+ReplicaConfig WithFlusher(ReplicaConfig config, LogFlusher* flusher) {
+  config.flusher = flusher;
+  return config;
+}
+
+}  // namespace
 
 BrokerServer::BrokerServer(BrokerServerOptions options, storage::FileSystem& fs, const Clock& clock,
                            AlterPartitionSender& sender)
@@ -16,7 +24,7 @@ BrokerServer::BrokerServer(BrokerServerOptions options, storage::FileSystem& fs,
       replicas_(fs, clock,
                 ReplicaManagerOptions{.local = options_.id,
                                       .log_dir = options_.log_dir,
-                                      .replica = options_.replica,
+                                      .replica = WithFlusher(options_.replica, &flusher_),
                                       .log = options_.log},
                 sender),
       metadata_(options_.cluster_id),
@@ -133,6 +141,7 @@ void BrokerServer::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   ticker_.join();
   if (cleaner_ != nullptr) cleaner_->Stop();
+  flusher_.Stop();  // Close below flushes what it had queued.
   replicas_.CloseAll();
   spdlog::info("broker {} stopped", options_.id.value());
 }

@@ -10,6 +10,8 @@
 //   ... clients dial 127.0.0.1:broker->port() ...
 //   broker->Shutdown();
 //
+// Flush threads (log_flusher.h): leader appends under
+// log.flush.policy=always are made durable there, off the request path.
 // Ticker thread (every `tick`): purgatory expiry, ISR shrink checks,
 // interval flushes; high-watermark and recovery-point checkpoints every
 // `checkpoint_interval`.
@@ -30,6 +32,7 @@
 #include "broker/group/group_service.h"
 #include "broker/image_applier.h"
 #include "broker/log_cleaner.h"
+#include "broker/log_flusher.h"
 #include "broker/metadata_cache.h"
 #include "broker/purgatory.h"
 #include "broker/replica_fetcher.h"
@@ -103,6 +106,9 @@ class BrokerServer {
 
   const BrokerServerOptions options_;
   const Clock& clock_;
+  // Makes leader appends durable under log.flush.policy=always; outlives
+  // every replica's use of it (stopped in Shutdown before the logs close).
+  LogFlusher flusher_;
   ReplicaManager replicas_;
   MetadataCache metadata_;
   Purgatory purgatory_;

@@ -1,8 +1,6 @@
 // BrokerServiceImpl::Produce: append, then (acks=all) wait in the purgatory.
 #include <algorithm>
-#include <atomic>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -11,10 +9,6 @@
 
 namespace fjord::broker {
 namespace {
-
-// Threads one request borrows to append its partitions concurrently, besides
-// its own.
-constexpr size_t kProduceAppendHelpersMax = 7;
 
 void SetError(v1::ProduceResponse::PartitionProduceResponse* out, const absl::Status& status) {
   out->set_error_code(ToErrorCode(status));
@@ -81,31 +75,14 @@ std::vector<BrokerServiceImpl::PendingAck> BrokerServiceImpl::AppendProduce(
       }
     }
   }
-  // In the durable mode an append returns once its batch is fsynced, and
-  // each partition is its own log with its own fsync: the partitions of one
-  // request are appended concurrently so their fsyncs overlap (the request
-  // as a whole is still appended before the next one of its stream).
-  auto append = [acks](Slot& slot) {
+  // An append only writes: the fsync that log.flush.policy=always asks for
+  // runs on the broker's LogFlusher, and acks=-1 waits for it below through
+  // the high watermark. So the partitions are appended one after the other
+  // on this thread, with no fsync in between.
+  for (Slot& slot : slots) {
+    if (slot.replica == nullptr) continue;
     slot.appended =
         slot.replica->AppendRecords(std::move(*slot.data->mutable_records()), acks == -1);
-  };
-  std::vector<Slot*> to_append;
-  for (Slot& slot : slots) {
-    if (slot.replica != nullptr) to_append.push_back(&slot);
-  }
-  if (to_append.size() == 1) {
-    append(*to_append[0]);
-  } else if (to_append.size() > 1) {
-    std::vector<std::thread> helpers;
-    const size_t helper_count = std::min(to_append.size() - 1, kProduceAppendHelpersMax);
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < to_append.size(); i = next++) append(*to_append[i]);
-    };
-    helpers.reserve(helper_count);
-    for (size_t i = 0; i < helper_count; ++i) helpers.emplace_back(work);
-    work();
-    for (std::thread& t : helpers) t.join();
   }
 
   std::vector<PendingAck> pending;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "broker/log_flusher.h"
 #include "common/assert.h"
 #include "common/kafka_error.h"
 #include "common/status_macros.h"
@@ -144,20 +145,14 @@ absl::StatusOr<LeaderAppendResult> Replica::AppendRecords(std::string records, b
                           absl::StrCat("batch of ", it.batch().size(), " bytes > ",
                                        "max.message.bytes ", limits.max_batch_bytes));
       }
-      absl::StatusOr<storage::BatchHeader> h = storage::ValidateBatch(it.batch(), limits);
+      bool keyless = false;
+      absl::StatusOr<storage::BatchHeader> h = storage::ValidateBatch(it.batch(), limits, &keyless);
       if (!h.ok()) return KafkaError(v1::CORRUPT_MESSAGE, h.status().message());
-      if (compacted && !h->is_control()) {
-        absl::StatusOr<storage::DecodedBatch> decoded =
-            storage::DecodedBatch::Decode(it.batch(), limits);
-        if (!decoded.ok()) return KafkaError(v1::CORRUPT_MESSAGE, decoded.status().message());
-        for (const storage::Record& record : decoded->records()) {
-          if (!record.key.has_value()) {
-            return KafkaError(v1::INVALID_RECORD,
-                              absl::StrCat("compacted topic ", topic_,
-                                           " cannot accept a record without a key (partition ",
-                                           partition_.value(), ")"));
-          }
-        }
+      if (compacted && keyless && !h->is_control()) {
+        return KafkaError(v1::INVALID_RECORD,
+                          absl::StrCat("compacted topic ", topic_,
+                                       " cannot accept a record without a key (partition ",
+                                       partition_.value(), ")"));
       }
       batches.emplace_back(it.position(), it.batch().size());
     }
@@ -165,6 +160,12 @@ absl::StatusOr<LeaderAppendResult> Replica::AppendRecords(std::string records, b
     if (batches.empty()) return KafkaError(v1::CORRUPT_MESSAGE, "no record batch");
   }
 
+  // With a flusher, durability is the flusher's job: the append only
+  // writes, and the high watermark (acks=all) waits for the flush.
+  const bool flush_later =
+      config_.flusher != nullptr && log_->flush_policy() == storage::FlushPolicy::kAlways;
+  const storage::AppendWait wait =
+      flush_later ? storage::AppendWait::kWritten : storage::AppendWait::kDurable;
   bool appended_any = false;
   absl::StatusOr<LeaderAppendResult> result = [&]() -> absl::StatusOr<LeaderAppendResult> {
     absl::ReaderMutexLock role_lock(&role_mu_);
@@ -185,7 +186,7 @@ absl::StatusOr<LeaderAppendResult> Replica::AppendRecords(std::string records, b
     LeaderAppendResult out{.leader_epoch = epoch};
     for (size_t i = 0; i < batches.size(); ++i) {
       absl::Span<char> batch(records.data() + batches[i].first, batches[i].second);
-      absl::StatusOr<storage::AppendResult> r = log_->AppendAsLeader(batch, epoch);
+      absl::StatusOr<storage::AppendResult> r = log_->AppendAsLeader(batch, epoch, wait);
       if (!r.ok()) return AsStorageError(r.status());
       appended_any = true;
       if (i == 0) out.base_offset = r->first_offset;
@@ -198,8 +199,31 @@ absl::StatusOr<LeaderAppendResult> Replica::AppendRecords(std::string records, b
   }();
   // Wake followers and waiters, outside every lock, even after a partial
   // failure (earlier batches of the request are in the log).
-  if (appended_any) Changed();
+  if (appended_any) {
+    if (flush_later && !flush_scheduled_.exchange(true)) {
+      std::weak_ptr<Replica> self = weak_from_this();
+      FJORD_CHECK(!self.expired()) << "a replica with a LogFlusher must be owned by a shared_ptr";
+      config_.flusher->Schedule(std::move(self));
+    }
+    Changed();
+  }
   return result;
+}
+
+void Replica::FlushLocalLog() {
+  // Cleared before the flush starts: an append from now on may not be
+  // covered by it, so it queues the next one.
+  flush_scheduled_.store(false);
+  absl::StatusOr<Offset> flushed = log_->Flush();
+  // A failed flush fails the log for good (storage never retries an
+  // fsync); waiters learn it from IsReplicated. Said once, not per append.
+  if (!flushed.ok() && !absl::IsAborted(flushed.status()) &&
+      !flush_failure_logged_.exchange(true)) {
+    spdlog::error("{}-{}: flush failed: {}", topic_, partition_.value(),
+                  flushed.status().ToString());
+  }
+  OnLocalFlush();
+  if (!flushed.ok()) Changed();
 }
 
 absl::StatusOr<bool> Replica::IsReplicated(Offset last_offset, LeaderEpoch epoch) const {
@@ -207,7 +231,11 @@ absl::StatusOr<bool> Replica::IsReplicated(Offset last_offset, LeaderEpoch epoch
   if (role_ != Role::kLeader || state_.leader_epoch != epoch) {
     return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "leadership moved before the ack");
   }
-  if (log_->high_watermark() <= last_offset) return false;
+  if (log_->high_watermark() <= last_offset) {
+    absl::Status health = log_->health();
+    if (!health.ok()) return AsStorageError(health);
+    return false;
+  }
   // Kafka's rule: the write is replicated, but if the ISR that took it is
   // smaller than min.insync.replicas the producer must not count it as safe.
   if (static_cast<int32_t>(state_.isr.size()) < MinInsyncReplicasLocked()) {

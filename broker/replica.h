@@ -36,6 +36,7 @@
 // held.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -68,7 +69,7 @@ struct ReadResult {
   Offset log_start_offset;
 };
 
-class Replica {
+class Replica : public std::enable_shared_from_this<Replica> {
  public:
   // Pause after the controller refuses an ISR change before proposing again.
   static constexpr absl::Duration kProposalRetryBackoff = absl::Milliseconds(500);
@@ -108,10 +109,19 @@ class Replica {
   // Appends concatenated batches (each validated, against the topic's
   // max.message.bytes; on a compacted topic every record needs a key).
   // `acks_all` requires min.insync.replicas in the ISR before appending.
+  // Returns once the batches are in the log (acks=1's promise). Under
+  // log.flush.policy=always with a LogFlusher (ReplicaConfig::flusher) it
+  // does not wait for their fsync: the flusher makes them durable and the
+  // high watermark, hence acks=all, follows. The replica must then be owned
+  // by a shared_ptr.
   absl::StatusOr<LeaderAppendResult> AppendRecords(std::string records, bool acks_all);
+  // The LogFlusher's work: flushes the log (group commit) and moves the
+  // high watermark over the newly durable offsets.
+  void FlushLocalLog();
   // acks=all completion: true once the high watermark passed `last_offset`;
-  // an error if leadership was lost since `epoch` (NOT_LEADER_OR_FOLLOWER) or
-  // the ISR shrank below min.insync.replicas (NOT_ENOUGH_REPLICAS_AFTER_APPEND).
+  // an error if leadership was lost since `epoch` (NOT_LEADER_OR_FOLLOWER),
+  // the ISR shrank below min.insync.replicas (NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+  // or the log failed before it got there (KAFKA_STORAGE_ERROR).
   absl::StatusOr<bool> IsReplicated(Offset last_offset, LeaderEpoch epoch) const;
   // Follower progress from the replica fetch stream: its log end offset and
   // durable offset. Moves the HW and may propose an ISR expansion.
@@ -208,6 +218,10 @@ class Replica {
   TopicSettings topic_settings_ ABSL_GUARDED_BY(mu_);
   int32_t MinInsyncReplicasLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::function<void()> on_change_;  // Set before the replica is shared.
+  // A flush is queued in config_.flusher and has not started yet: later
+  // appends need not queue another (it will cover them).
+  std::atomic<bool> flush_scheduled_{false};
+  std::atomic<bool> flush_failure_logged_{false};
 
   // Held shared by leader appends, exclusively by role changes/truncation.
   mutable absl::Mutex role_mu_ ABSL_ACQUIRED_BEFORE(mu_);

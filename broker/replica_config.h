@@ -20,6 +20,8 @@ enum class DurabilityMode {
   kRelaxed,
 };
 
+class LogFlusher;
+
 struct ReplicaConfig {
   // min.insync.replicas.
   int32_t min_insync_replicas = 1;
@@ -28,6 +30,10 @@ struct ReplicaConfig {
   DurabilityMode durability = DurabilityMode::kDurable;
   // message.max.bytes (max_batch_bytes) and decompression bound.
   storage::BatchLimits batch_limits;
+  // Under log.flush.policy=always, leader appends return once written and
+  // this flusher makes them durable (log_flusher.h); must outlive every
+  // replica. Null: each leader append waits for its own group-commit fsync.
+  LogFlusher* flusher = nullptr;
 };
 
 }  // namespace fjord::broker

@@ -185,6 +185,13 @@ absl::StatusOr<std::string> FaultFileSystem::Contents(const std::string& path) c
   return it->second->data;
 }
 
+absl::StatusOr<std::string> FaultFileSystem::DurableContents(const std::string& path) const {
+  absl::MutexLock lock(&mu_);
+  auto it = files_.find(path);
+  if (it == files_.end()) return absl::NotFoundError(path);
+  return it->second->durable;
+}
+
 absl::Status FaultFileSystem::SetContents(const std::string& path, std::string bytes) {
   absl::MutexLock lock(&mu_);
   auto it = files_.find(path);

@@ -57,6 +57,9 @@ class FaultFileSystem final : public FileSystem {
 
   // Test access to raw bytes (current view); NotFound if missing.
   absl::StatusOr<std::string> Contents(const std::string& path) const;
+  // The bytes of `path` as of its last successful Sync: what a crash now
+  // would leave (without a torn tail). NotFound if missing.
+  absl::StatusOr<std::string> DurableContents(const std::string& path) const;
   absl::Status SetContents(const std::string& path, std::string bytes);
 
  private:

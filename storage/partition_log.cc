@@ -29,8 +29,8 @@ absl::Status PartitionLog::AssignEpoch(LeaderEpoch epoch, Offset start) {
   return Fail(s);
 }
 
-absl::StatusOr<AppendResult> PartitionLog::AppendAsLeader(absl::Span<char> batch,
-                                                          LeaderEpoch epoch) {
+absl::StatusOr<AppendResult> PartitionLog::AppendAsLeader(absl::Span<char> batch, LeaderEpoch epoch,
+                                                          AppendWait wait) {
   AppendResult result;
   int64_t records = 0;
   {
@@ -53,7 +53,7 @@ absl::StatusOr<AppendResult> PartitionLog::AppendAsLeader(absl::Span<char> batch
     ASSIGN_OR_RETURN(result, AppendLocked(bytes, h));
     records = h.last_offset_delta + 1;
   }
-  RETURN_IF_ERROR(AfterAppend(result, records));
+  RETURN_IF_ERROR(AfterAppend(result, records, wait));
   return result;
 }
 
@@ -88,7 +88,7 @@ absl::StatusOr<AppendResult> PartitionLog::AppendAsFollower(std::string_view bat
     RETURN_IF_ERROR(it.status());
     if (!result.has_value()) return absl::InvalidArgumentError("no batches to append");
   }
-  RETURN_IF_ERROR(AfterAppend(*result, records));
+  RETURN_IF_ERROR(AfterAppend(*result, records, AppendWait::kDurable));
   return *result;
 }
 
@@ -111,10 +111,11 @@ absl::StatusOr<AppendResult> PartitionLog::AppendLocked(std::string_view batch,
   return AppendResult{h.base_offset, h.last_offset()};
 }
 
-absl::Status PartitionLog::AfterAppend(const AppendResult& result, int64_t records) {
+absl::Status PartitionLog::AfterAppend(const AppendResult& result, int64_t records,
+                                       AppendWait wait) {
   switch (config_.flush_policy) {
     case FlushPolicy::kAlways:
-      return WaitDurable(result.last_offset + 1);
+      return wait == AppendWait::kDurable ? WaitDurable(result.last_offset + 1) : absl::OkStatus();
     case FlushPolicy::kInterval: {
       bool due = false;
       {

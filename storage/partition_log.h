@@ -60,7 +60,9 @@
 //
 // Durability: `flushed_offset()` is the durable prefix (everything below
 // it survived an fdatasync). Under FlushPolicy::kAlways an append returns
-// only once its batch is durable; concurrent appenders share fdatasyncs:
+// only once its batch is durable (a leader append with AppendWait::kWritten
+// returns once written; its caller calls Flush); concurrent appenders and
+// flushers share fdatasyncs:
 // the first waiter becomes the flush leader and syncs everything appended
 // so far while later appenders queue behind it for the next round (group
 // commit). A failed fsync, or any failed write, fails the log for good:
@@ -117,6 +119,16 @@ struct AppendResult {
   Offset last_offset;
 };
 
+// Whether a leader append waits for FlushPolicy::kAlways's fdatasync.
+enum class AppendWait {
+  // Under kAlways, returns once the batch is durable (group commit).
+  kDurable,
+  // Returns once the batch is written (page cache): the caller makes it
+  // durable with Flush() when it needs to, so appends go on while an
+  // fdatasync runs (the broker's leader path; see broker/log_flusher.h).
+  kWritten,
+};
+
 // Where compaction stands (Kafka's LogToClean): bytes of closed,
 // cleanable segments before and after the first dirty offset.
 struct CleanableState {
@@ -157,7 +169,8 @@ class PartitionLog {
   // Leader path. `batch` is one batch the caller has checked with
   // ValidateBatch; its baseOffset and partitionLeaderEpoch are overwritten
   // in place (log end offset, `epoch`) and the bytes appended as they are.
-  absl::StatusOr<AppendResult> AppendAsLeader(absl::Span<char> batch, LeaderEpoch epoch);
+  absl::StatusOr<AppendResult> AppendAsLeader(absl::Span<char> batch, LeaderEpoch epoch,
+                                              AppendWait wait = AppendWait::kDurable);
   // Follower path: concatenated batches that already carry offsets and
   // epochs (from the leader). The first must start at the log end offset
   // and each next one follow on; CRCs are checked.
@@ -186,6 +199,8 @@ class PartitionLog {
   absl::StatusOr<Offset> TruncateFullyAndStartAt(Offset start);
 
   // Makes everything appended so far durable; returns flushed_offset().
+  // Shares fdatasyncs with concurrent callers (group commit); appends go on
+  // while it runs.
   absl::StatusOr<Offset> Flush();
   // FlushPolicy::kInterval: flushes when flush.ms has passed since the last
   // flush. Call from the owner's timer.
@@ -225,6 +240,7 @@ class PartitionLog {
   Offset flushed_offset() const;
   Offset recovery_point() const;
   int64_t size_bytes() const;
+  FlushPolicy flush_policy() const { return config_.flush_policy; }
   size_t segment_count() const;
   size_t memory_bytes() const;
   // OK, or the error that failed the log.
@@ -246,7 +262,7 @@ class PartitionLog {
   // One flush round: fdatasync of every file with unsynced appends; returns
   // the log end offset they covered.
   absl::StatusOr<Offset> SyncUnsynced() ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status AfterAppend(const AppendResult& result, int64_t records);
+  absl::Status AfterAppend(const AppendResult& result, int64_t records, AppendWait wait);
   Segment& active() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return *segments_.back(); }
   Offset LogEndLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return segments_.back()->next_offset();

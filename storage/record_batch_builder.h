@@ -43,6 +43,10 @@ class RecordBatchBuilder {
   void Append(int64_t timestamp_ms, std::optional<std::string_view> key,
               std::optional<std::string_view> value, absl::Span<const RecordHeader> headers = {});
 
+  // Sizes the buffer for about `bytes` of batch (header included), so a
+  // batch that grows to that size is never copied to grow. A hint only.
+  void Reserve(size_t bytes) { records_.reserve(std::max(bytes, kBatchHeaderSize)); }
+
   int32_t record_count() const { return record_count_; }
   // Uncompressed size of the batch Build() would return.
   size_t uncompressed_size() const { return std::max(kBatchHeaderSize, records_.size()); }

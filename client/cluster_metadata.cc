@@ -90,9 +90,11 @@ absl::StatusOr<v1::MetadataResponse> ClusterMetadata::Ask(const std::string& add
   return response;
 }
 
-absl::Status ClusterMetadata::Refresh(const std::vector<std::string>& topics) {
+absl::Status ClusterMetadata::Refresh(const std::vector<std::string>& topics,
+                                      bool allow_auto_topic_creation) {
   v1::MetadataRequest request;
   request.set_all_topics(topics.empty());
+  request.set_allow_auto_topic_creation(allow_auto_topic_creation);
   for (const std::string& topic : topics) request.add_topics()->set_topic(topic);
 
   // Known brokers first (the cluster may have moved on from the bootstrap
@@ -156,34 +158,50 @@ absl::Status ClusterMetadata::Refresh(const std::vector<std::string>& topics) {
 }
 
 absl::StatusOr<TopicMetadata> ClusterMetadata::WaitForTopic(const std::string& topic,
-                                                            absl::Time deadline) {
+                                                            absl::Time deadline,
+                                                            bool allow_auto_topic_creation,
+                                                            int64_t waited_ms) {
   AddInterest(topic);
+  // Usable: partitions known and one of them led (a topic just created has
+  // its partitions before its leaders).
+  auto usable = [](const TopicMetadata* t) {
+    if (t == nullptr || t->error != v1::NONE || t->partitions.empty()) return false;
+    return std::any_of(t->partitions.begin(), t->partitions.end(),
+                       [](const PartitionMetadata& p) { return p.leader >= 0; });
+  };
+  const absl::Time start = absl::Now();
   absl::Duration backoff = absl::Milliseconds(50);
   absl::Status last = absl::OkStatus();
+  std::string state = "not present in metadata";
   while (true) {
     {
       // Keep the snapshot alive while reading from it.
       const std::shared_ptr<const MetadataSnapshot> snapshot = current();
       const TopicMetadata* known = snapshot->topic(topic);
-      if (known != nullptr && known->error == v1::NONE && !known->partitions.empty()) {
-        return *known;
-      }
+      if (usable(known)) return *known;
     }
-    last = Refresh(interest());
+    last = Refresh(interest(), allow_auto_topic_creation);
     if (last.ok()) {
       const std::shared_ptr<const MetadataSnapshot> snapshot = current();
       const TopicMetadata* t = snapshot->topic(topic);
-      if (t != nullptr && t->error == v1::NONE && !t->partitions.empty()) return *t;
+      if (usable(t)) return *t;
       if (t != nullptr && t->error != v1::NONE && !IsRetriable(t->error)) {
         return KafkaError(t->error, absl::StrCat("topic ", topic, ": ", ErrorCodeName(t->error)));
+      }
+      if (t != nullptr && t->error != v1::NONE) {
+        state = absl::StrCat("not present in metadata (", ErrorCodeName(t->error), ")");
+      } else if (t != nullptr) {
+        state = t->partitions.empty() ? "present in metadata without partitions"
+                                      : "present in metadata without a partition leader";
       }
     }
     if (absl::Now() + backoff >= deadline) break;
     std::this_thread::sleep_for(absl::ToChronoNanoseconds(backoff));
     backoff = std::min(backoff * 2, absl::Seconds(1));
   }
-  return KafkaError(v1::UNKNOWN_TOPIC_OR_PARTITION,
-                    absl::StrCat("topic ", topic, " not present in metadata",
+  const int64_t ms = waited_ms >= 0 ? waited_ms : absl::ToInt64Milliseconds(absl::Now() - start);
+  return KafkaError(v1::REQUEST_TIMED_OUT,
+                    absl::StrCat("Topic ", topic, " ", state, " after ", ms, " ms.",
                                  last.ok() ? "" : absl::StrCat(" (", last.message(), ")")));
 }
 

@@ -73,13 +73,20 @@ class ClusterMetadata {
 
   // Asks a broker for `topics` (empty: all topics) and replaces the
   // snapshot. Tries known brokers, then the bootstrap servers; Unavailable
-  // when none answers.
-  absl::Status Refresh(const std::vector<std::string>& topics);
+  // when none answers. `allow_auto_topic_creation` asks the broker to
+  // create missing topics (if its auto.create.topics.enable allows).
+  absl::Status Refresh(const std::vector<std::string>& topics,
+                       bool allow_auto_topic_creation = false);
 
-  // Refreshes until `topic` is known with at least one partition (or a
-  // permanent error), bounded by `deadline`. UNKNOWN_TOPIC_OR_PARTITION
-  // after the deadline.
-  absl::StatusOr<TopicMetadata> WaitForTopic(const std::string& topic, absl::Time deadline);
+  // Refreshes until `topic` is known with at least one partition that has a
+  // leader (or a permanent error), bounded by `deadline`; each refresh asks
+  // for `topic` to be auto-created when `allow_auto_topic_creation` (a
+  // producer's metadata does, as Kafka's). After the deadline fails with
+  // REQUEST_TIMED_OUT (Kafka's TimeoutException: "Topic X not present in
+  // metadata after N ms."), `waited_ms` being N.
+  absl::StatusOr<TopicMetadata> WaitForTopic(const std::string& topic, absl::Time deadline,
+                                             bool allow_auto_topic_creation = false,
+                                             int64_t waited_ms = -1);
 
   // Marks the snapshot stale: the next NeedsRefresh() is true.
   void RequestUpdate();

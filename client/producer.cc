@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/kafka_error.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace fjord::client {
@@ -79,66 +80,109 @@ Producer::Producer(const ProducerConfig& config)
 
 Producer::~Producer() { Close(); }
 
-int32_t Producer::ChoosePartition(const ProducerRecord& record, int32_t num_partitions) {
-  if (record.key.has_value()) return PartitionForKey(*record.key, num_partitions);
-  absl::MutexLock lock(&mu_);
-  auto& sticky = sticky_[record.topic];
-  if (sticky == nullptr) sticky = std::make_unique<StickyPartitioner>(random_);
-  return sticky->Partition(num_partitions);
-}
-
 std::future<absl::StatusOr<RecordMetadata>> Producer::Send(ProducerRecord record,
                                                            SendCallback callback) {
-  auto promise = std::make_shared<std::promise<absl::StatusOr<RecordMetadata>>>();
-  std::future<absl::StatusOr<RecordMetadata>> future = promise->get_future();
-  SendCallback complete =
-      [promise, callback = std::move(callback)](const absl::StatusOr<RecordMetadata>& result) {
-        if (callback) callback(result);
-        promise->set_value(result);
-      };
-
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(config_.max_block_ms);
-  absl::StatusOr<TopicMetadata> topic = metadata_.WaitForTopic(record.topic, deadline);
-  if (!topic.ok()) {
-    complete(topic.status());
-    return future;
-  }
-  const auto num_partitions = static_cast<int32_t>(topic->partitions.size());
-  int32_t partition;
-  if (record.partition.has_value()) {
-    partition = *record.partition;
-    if (partition < 0 || partition >= num_partitions) {
-      complete(absl::InvalidArgumentError(
-          absl::StrCat("Invalid partition given with record: ", partition,
-                       " is not in the range [0...", num_partitions, ").")));
-      return future;
-    }
-  } else {
-    partition = ChoosePartition(record, num_partitions);
-  }
-
+  RecordCompletion completion{std::move(callback), std::promise<SendResult>()};
+  std::future<SendResult> future = completion.promise->get_future();
   std::vector<storage::RecordHeader> headers;
   headers.reserve(record.headers.size());
   for (const auto& [key, value] : record.headers) headers.push_back({key, value});
-  const int64_t timestamp = record.timestamp_ms.value_or(absl::ToUnixMillis(clock_.Wall()));
-  std::optional<std::string_view> key, value;
-  if (record.key) key = *record.key;
-  if (record.value) value = *record.value;
-
-  absl::StatusOr<RecordAccumulator::AppendResult> appended = accumulator_.Append(
-      {record.topic, partition}, timestamp, key, value, headers, std::move(complete));
-  if (!appended.ok()) {
-    // The callback was not taken: complete here.
-    promise->set_value(appended.status());
-    if (callback) callback(appended.status());
-    return future;
+  ProducerRecordView view{.topic = record.topic,
+                          .partition = record.partition,
+                          .headers = headers,
+                          .timestamp_ms = record.timestamp_ms};
+  if (record.key) view.key = *record.key;
+  if (record.value) view.value = *record.value;
+  if (absl::Status queued = Append(view, std::move(completion)); !queued.ok()) {
+    completion.Run(queued);
   }
-  if (appended->batch_full && !record.key && !record.partition) {
-    absl::MutexLock lock(&mu_);
-    sticky_[record.topic]->OnNewBatch(partition, num_partitions);
-  }
-  if (appended->new_batch || appended->batch_full) WakeSender();
   return future;
+}
+
+void Producer::Produce(const ProducerRecordView& record, SendCallback callback) {
+  RecordCompletion completion{std::move(callback), std::nullopt};
+  if (absl::Status queued = Append(record, std::move(completion)); !queued.ok()) {
+    completion.Run(queued);
+  }
+}
+
+absl::Status Producer::Append(const ProducerRecordView& record, RecordCompletion&& completion) {
+  const absl::string_view topic_key(record.topic.data(), record.topic.size());
+  int32_t partition = -1;
+  int32_t num_partitions = 0;
+  for (int attempt = 0; attempt < 2 && num_partitions == 0; ++attempt) {
+    {
+      absl::MutexLock lock(&topics_mu_);
+      auto it = topics_.find(topic_key);
+      if (it != topics_.end() && it->second.num_partitions > 0) {
+        num_partitions = it->second.num_partitions;
+        if (!record.partition && !record.key) {
+          if (it->second.sticky == nullptr) {
+            it->second.sticky = std::make_unique<StickyPartitioner>(random_);
+          }
+          partition = it->second.sticky->Partition(num_partitions);
+        }
+        break;
+      }
+    }
+    // First record for this topic (or its metadata was lost): the slow path.
+    RETURN_IF_ERROR(WaitOnMetadata(record.topic).status());
+  }
+  if (num_partitions == 0) {
+    return KafkaError(v1::UNKNOWN_TOPIC_OR_PARTITION,
+                      absl::StrCat("topic ", topic_key, " has no partitions"));
+  }
+  if (record.partition) {
+    partition = *record.partition;
+    if (partition < 0 || partition >= num_partitions) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Invalid partition given with record: ", partition,
+                       " is not in the range [0...", num_partitions, ")."));
+    }
+  } else if (record.key) {
+    partition = PartitionForKey(*record.key, num_partitions);
+  }
+
+  const int64_t timestamp =
+      record.timestamp_ms ? *record.timestamp_ms : absl::ToUnixMillis(clock_.Wall());
+  ASSIGN_OR_RETURN(RecordAccumulator::AppendResult appended,
+                   accumulator_.Append({record.topic, partition}, timestamp, record.key,
+                                       record.value, record.headers, std::move(completion)));
+  if (appended.batch_full && !record.key && !record.partition) {
+    absl::MutexLock lock(&topics_mu_);
+    auto it = topics_.find(topic_key);
+    if (it != topics_.end() && it->second.sticky != nullptr) {
+      it->second.sticky->OnNewBatch(partition, num_partitions);
+    }
+  }
+  if (appended.new_batch || appended.batch_full) WakeSender();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int32_t> Producer::WaitOnMetadata(std::string_view topic) {
+  const std::string name(topic);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(config_.max_block_ms);
+  // Kafka's producer asks for auto-creation too: a broker with
+  // auto.create.topics.enable creates the topic on the first send.
+  ASSIGN_OR_RETURN(TopicMetadata known,
+                   metadata_.WaitForTopic(name, deadline, /*allow_auto_topic_creation=*/true,
+                                          config_.max_block_ms));
+  const auto num_partitions = static_cast<int32_t>(known.partitions.size());
+  absl::MutexLock lock(&topics_mu_);
+  topics_[name].num_partitions = num_partitions;
+  return num_partitions;
+}
+
+void Producer::UpdateTopics() {
+  std::shared_ptr<const MetadataSnapshot> snapshot = metadata_.current();
+  absl::MutexLock lock(&topics_mu_);
+  for (auto& [name, state] : topics_) {
+    const TopicMetadata* topic = snapshot->topic(name);
+    // A topic missing from this answer keeps its count: records keep going
+    // to the partitions known, and the sender waits for their leaders.
+    if (topic == nullptr || topic->error != v1::NONE || topic->partitions.empty()) continue;
+    state.num_partitions = static_cast<int32_t>(topic->partitions.size());
+  }
 }
 
 void Producer::WakeSender() {
@@ -197,8 +241,11 @@ absl::Duration Producer::RunOnce() {
     std::vector<std::string> topics = metadata_.interest();
     if (!topics.empty()) {
       absl::Status refreshed = metadata_.Refresh(topics);
-      if (!refreshed.ok())
+      if (refreshed.ok()) {
+        UpdateTopics();
+      } else {
         spdlog::debug("producer metadata refresh failed: {}", std::string(refreshed.message()));
+      }
     }
   }
   RecordAccumulator::ReadyCheck check = accumulator_.Ready();
@@ -224,7 +271,7 @@ absl::Duration Producer::RunOnce() {
         absl::MutexLock lock(&mu_);
         if (in_flight_per_broker_[broker] >= config_.max_in_flight_requests_per_connection) break;
       }
-      auto batches = accumulator_.Drain(partitions, config_.max_request_size);
+      auto batches = accumulator_.Drain(broker, partitions, config_.max_request_size);
       if (batches.empty()) break;
       SendProduce(broker, snapshot->broker(broker)->address(), std::move(batches));
     }
@@ -374,6 +421,14 @@ void Producer::RetryOrFail(std::unique_ptr<ProducerBatch> batch, const absl::Sta
     closing = force_close_;
   }
   if (attempts_left && time_left && !closing) {
+    // Kafka's producer logs this at WARN: a retry of a batch the broker may
+    // have written already is where duplicates come from. Debug here: the
+    // routine retry after a leader move would land on the fjord CLI's
+    // stdout (spdlog's default sink).
+    const TopicPartition& tp = batch->topic_partition();
+    spdlog::debug("produce of {} record(s) to {}-{} failed (attempt {}), retrying: {}",
+                  batch->record_count(), tp.topic, tp.partition, batch->attempts(),
+                  std::string(error.message()));
     batch->set_last_error(error);
     accumulator_.Reenqueue(std::move(batch));
     return;

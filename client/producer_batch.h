@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -28,6 +30,25 @@ struct TopicPartition {
   }
 };
 
+// A partition named without owning the topic's string (lookups on the hot
+// path). Valid while the string it views lives.
+struct TopicPartitionRef {
+  std::string_view topic;
+  int32_t partition = 0;
+  TopicPartitionRef(std::string_view t, int32_t p) : topic(t), partition(p) {}
+  TopicPartitionRef(const TopicPartition& tp)  // NOLINT(google-explicit-constructor)
+      : topic(tp.topic), partition(tp.partition) {}
+};
+
+// Orders TopicPartition and TopicPartitionRef alike (heterogeneous lookup).
+struct TopicPartitionLess {
+  using is_transparent = void;
+  bool operator()(TopicPartitionRef a, TopicPartitionRef b) const {
+    const int c = a.topic.compare(b.topic);
+    return c < 0 || (c == 0 && a.partition < b.partition);
+  }
+};
+
 // What a producer learns about a record once the broker acknowledged it.
 struct RecordMetadata {
   std::string topic;
@@ -38,7 +59,21 @@ struct RecordMetadata {
   int32_t serialized_value_size = -1;
 };
 
-using SendCallback = std::function<void(const absl::StatusOr<RecordMetadata>&)>;
+using SendResult = absl::StatusOr<RecordMetadata>;
+using SendCallback = std::function<void(const SendResult&)>;
+
+// How one record reports its outcome: the caller's callback, the promise
+// behind the future Producer::Send returned, both or neither. The
+// callback-only path (Producer::Produce) allocates nothing here: a callback
+// whose captures fit std::function's small buffer (16 bytes in libstdc++)
+// is stored inline.
+struct RecordCompletion {
+  SendCallback callback;
+  std::optional<std::promise<SendResult>> promise;
+
+  // Callback first, then the future, as Kafka's producer does.
+  void Run(const SendResult& result);
+};
 
 class ProducerBatch {
  public:
@@ -46,11 +81,18 @@ class ProducerBatch {
                 uint64_t id)
       : tp_(std::move(tp)), builder_(options), created_(created), id_(id) {}
 
-  // Adds a record and its completion; `reserved_bytes` is the buffer memory
-  // it holds until the batch completes.
+  // Sizes the buffers for the records to come (a batch grows to about
+  // batch.size; reserving up front saves the copies of doubling).
+  void Reserve(size_t bytes, size_t records) {
+    builder_.Reserve(bytes);
+    records_.reserve(records);
+  }
+
+  // Adds a record and takes its completion; `reserved_bytes` is the buffer
+  // memory it holds until the batch completes.
   void Append(int64_t timestamp_ms, std::optional<std::string_view> key,
               std::optional<std::string_view> value,
-              absl::Span<const storage::RecordHeader> headers, SendCallback callback,
+              absl::Span<const storage::RecordHeader> headers, RecordCompletion&& completion,
               int64_t reserved_bytes);
 
   // Encodes the batch (once; later calls return the same bytes).
@@ -87,7 +129,7 @@ class ProducerBatch {
     int64_t timestamp_ms;
     int32_t key_size;
     int32_t value_size;
-    SendCallback callback;
+    SendCallback callback;  // may be empty
   };
 
   TopicPartition tp_;
@@ -95,6 +137,8 @@ class ProducerBatch {
   std::optional<std::string> encoded_;
   size_t encoded_size_ = 0;  // once encoded
   std::vector<PendingRecord> records_;
+  // The futures of records sent with Producer::Send: (record index, promise).
+  std::vector<std::pair<int32_t, std::promise<SendResult>>> promises_;
   absl::Duration created_;
   uint64_t id_;
   int64_t reserved_bytes_ = 0;

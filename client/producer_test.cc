@@ -130,12 +130,100 @@ TEST_F(ProducerTest, DeliveryTimeoutEndsRetries) {
   EXPECT_GT(b1_.produce_calls(), 1);
 }
 
-TEST_F(ProducerTest, UnknownTopicFailsAfterMaxBlock) {
+TEST_F(ProducerTest, UnknownTopicFailsAfterMaxBlockWithKafkasTimeout) {
   auto producer = MakeProducer({{"max.block.ms", "300"}});
   auto f = producer->Send({.topic = "missing", .value = "v"});
   auto result = Get(f);
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.status().message().find("missing"), std::string::npos);
+  EXPECT_EQ(ToErrorCode(result.status()), v1::REQUEST_TIMED_OUT) << result.status();
+  EXPECT_NE(result.status().message().find("Topic missing not present in metadata"),
+            std::string::npos)
+      << result.status();
+  EXPECT_NE(result.status().message().find("after 300 ms."), std::string::npos) << result.status();
+}
+
+TEST_F(ProducerTest, SendWaitsForATopicThatAppearsWithinMaxBlock) {
+  auto producer = MakeProducer({{"max.block.ms", "20000"}});
+  std::thread creator([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    SetLeaders({{"orders", {1, 1, 1}}, {"later", {2, 2}}});
+  });
+  auto f = producer->Send({.topic = "later", .key = "k", .value = "v"});
+  creator.join();
+  auto result = Get(f);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->partition, PartitionForKey("k", 2));
+  EXPECT_EQ(b2_.Records("later", result->partition).size(), 1u);
+}
+
+TEST_F(ProducerTest, SendAsksForAutoCreationAndWaitsForTheLeader) {
+  b1_.AutoCreateTopics(/*leader=*/1);
+  auto producer = MakeProducer({{"max.block.ms", "20000"}});
+  // The first answer creates the topic (LEADER_NOT_AVAILABLE), the next
+  // shows it without a leader: the record waits for the leader.
+  auto f = producer->Send({.topic = "fresh", .value = "v"});
+  auto result = Get(f);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(b1_.auto_created(), std::vector<std::string>{"fresh"});
+  EXPECT_EQ(b1_.Records("fresh", 0).size(), 1u);
+}
+
+TEST_F(ProducerTest, ProduceCompletesEveryRecordThroughItsCallbackOnly) {
+  auto producer = MakeProducer();
+  absl::Mutex mu;
+  std::vector<absl::StatusOr<RecordMetadata>> results;
+  const std::string topic = "orders";
+  const storage::RecordHeader header{"h", "1"};
+  for (int i = 0; i < 100; ++i) {
+    const std::string value = absl::StrCat("v", i);  // borrowed only during the call
+    producer->Produce({.topic = topic,
+                       .partition = 1,
+                       .value = value,
+                       .headers = absl::MakeConstSpan(&header, 1),
+                       .timestamp_ms = 1000 + i},
+                      [&](const absl::StatusOr<RecordMetadata>& r) {
+                        absl::MutexLock lock(&mu);
+                        results.push_back(r);
+                      });
+  }
+  // Without a callback the record is still sent.
+  producer->Produce({.topic = topic, .partition = 1, .value = "v100"}, nullptr);
+  // An error found before queueing goes to the callback too.
+  std::optional<absl::Status> rejected;
+  producer->Produce({.topic = topic, .partition = 9, .value = "x"},
+                    [&](const absl::StatusOr<RecordMetadata>& r) {
+                      absl::MutexLock lock(&mu);
+                      rejected = r.status();
+                    });
+  producer->Flush();
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(results.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].status();
+    EXPECT_EQ(results[i]->offset, i) << "callbacks run in offset order";
+    EXPECT_EQ(results[i]->timestamp, 1000 + i);
+    EXPECT_EQ(results[i]->serialized_value_size, static_cast<int32_t>(absl::StrCat("v", i).size()));
+  }
+  ASSERT_TRUE(rejected.has_value());
+  EXPECT_EQ(rejected->code(), absl::StatusCode::kInvalidArgument) << *rejected;
+  auto stored = b1_.Records("orders", 1);
+  ASSERT_EQ(stored.size(), 101u);
+  for (int i = 0; i < 101; ++i) EXPECT_EQ(stored[i].value, absl::StrCat("v", i));
+}
+
+TEST_F(ProducerTest, RecordRejectedBeforeQueueingRunsCallbackAndFuture) {
+  auto producer = MakeProducer({{"max.request.size", "1000"}});
+  int calls = 0;
+  absl::Status seen;
+  auto f = producer->Send({.topic = "orders", .partition = 0, .value = std::string(2000, 'x')},
+                          [&](const absl::StatusOr<RecordMetadata>& r) {
+                            ++calls;  // runs on this thread: nothing was queued
+                            seen = r.status();
+                          });
+  auto result = Get(f);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument) << result.status();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen.code(), absl::StatusCode::kInvalidArgument) << seen;
 }
 
 TEST_F(ProducerTest, InvalidPartitionIsRejected) {

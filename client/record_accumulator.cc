@@ -12,6 +12,9 @@ namespace {
 // headers: length, attributes, timestamp and offset deltas, key/value
 // lengths and header count as varints.
 constexpr int64_t kRecordOverhead = 21;
+// A new batch reserves completion slots for at most this many records
+// (more grow the vector as needed).
+constexpr int64_t kMaxReservedRecords = 16384;
 
 int64_t EstimateRecordSize(std::optional<std::string_view> key,
                            std::optional<std::string_view> value,
@@ -29,9 +32,9 @@ RecordAccumulator::RecordAccumulator(Options options, Clock& clock)
     : options_(options), clock_(clock), available_memory_(options.buffer_memory) {}
 
 absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
-    const TopicPartition& tp, int64_t timestamp_ms, std::optional<std::string_view> key,
+    TopicPartitionRef tp, int64_t timestamp_ms, std::optional<std::string_view> key,
     std::optional<std::string_view> value, absl::Span<const storage::RecordHeader> headers,
-    SendCallback callback) {
+    RecordCompletion&& completion) {
   const int64_t size = EstimateRecordSize(key, value, headers);
   const int64_t with_batch_header = size + static_cast<int64_t>(storage::kBatchHeaderSize);
   if (with_batch_header > options_.max_request_size) {
@@ -63,7 +66,12 @@ absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
   }
   if (closed_) return absl::FailedPreconditionError("producer closed while blocked on memory");
 
-  PartitionQueue& queue = queues_[tp];
+  auto found = queues_.find(tp);
+  if (found == queues_.end()) {
+    found = queues_.emplace(TopicPartition{std::string(tp.topic), tp.partition}, PartitionQueue{})
+                .first;
+  }
+  PartitionQueue& queue = found->second;
   ProducerBatch* open = queue.batches.empty() ? nullptr : queue.batches.back().get();
   // An open batch takes the record unless it would grow past batch.size
   // (a record larger than batch.size still gets a batch of its own).
@@ -75,13 +83,20 @@ absl::StatusOr<RecordAccumulator::AppendResult> RecordAccumulator::Append(
     batch_options.compression = options_.compression;
     const uint64_t id = next_batch_id_++;
     queue.batches.push_back(
-        std::make_unique<ProducerBatch>(tp, batch_options, clock_.Monotonic(), id));
+        std::make_unique<ProducerBatch>(found->first, batch_options, clock_.Monotonic(), id));
     incomplete_.insert(id);
     open = queue.batches.back().get();
+    // Room for a full batch up front (never more than the request limit),
+    // as Kafka's batches take batch.size from its buffer pool, and for as
+    // many records of this one's size (bounded).
+    const int64_t room = std::min<int64_t>(
+        std::max<int64_t>(options_.batch_size, with_batch_header), options_.max_request_size);
+    open->Reserve(static_cast<size_t>(room),
+                  static_cast<size_t>(std::min<int64_t>(room / size, kMaxReservedRecords)));
     reserve = with_batch_header;
   }
   available_memory_ -= reserve;
-  open->Append(timestamp_ms, key, value, headers, std::move(callback), reserve);
+  open->Append(timestamp_ms, key, value, headers, std::move(completion), reserve);
   AppendResult result;
   result.new_batch = !fits;
   result.batch_full = queue.batches.size() > 1 ||
@@ -124,31 +139,42 @@ RecordAccumulator::ReadyCheck RecordAccumulator::Ready() {
 }
 
 std::vector<std::unique_ptr<ProducerBatch>> RecordAccumulator::Drain(
-    const std::vector<TopicPartition>& partitions, size_t max_bytes) {
+    int32_t leader, const std::vector<TopicPartition>& partitions, size_t max_bytes) {
   absl::MutexLock lock(&mu_);
   std::vector<std::unique_ptr<ProducerBatch>> drained;
+  if (partitions.empty()) return drained;
   const absl::Duration now = clock_.Monotonic();
   absl::Duration ignored = absl::InfiniteDuration();
   size_t bytes = 0;
-  for (const TopicPartition& tp : partitions) {
-    auto it = queues_.find(tp);
+  size_t& next = drain_index_[leader];
+  const size_t start = next % partitions.size();
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const size_t at = (start + i) % partitions.size();
+    auto it = queues_.find(partitions[at]);
     if (it == queues_.end() || !IsReadyLocked(it->second, now, &ignored)) continue;
     PartitionQueue& queue = it->second;
     const size_t size = queue.batches.front()->estimated_size();
-    if (!drained.empty() && bytes + size > max_bytes) break;
+    if (!drained.empty() && bytes + size > max_bytes) {
+      next = at;  // the partition that did not fit goes first next time
+      break;
+    }
+    next = at + 1;
     bytes += size;
     queue.batches.front()->add_attempt();
     drained.push_back(std::move(queue.batches.front()));
     queue.batches.pop_front();
     ++queue.in_flight;
   }
+  std::sort(drained.begin(), drained.end(), [](const auto& a, const auto& b) {
+    return a->topic_partition() < b->topic_partition();
+  });
   return drained;
 }
 
 void RecordAccumulator::Reenqueue(std::unique_ptr<ProducerBatch> batch) {
   absl::MutexLock lock(&mu_);
   batch->set_retry_not_before(clock_.Monotonic() + options_.retry_backoff);
-  PartitionQueue& queue = queues_[batch->topic_partition()];
+  PartitionQueue& queue = queues_.at(batch->topic_partition());
   FJORD_CHECK(queue.in_flight > 0);
   --queue.in_flight;
   // Back in its place: batches of a partition are queued in creation (= id)
@@ -171,7 +197,7 @@ void RecordAccumulator::Complete(std::unique_ptr<ProducerBatch> batch,
   // Callbacks run outside the lock: they may call Append.
   batch->Complete(base_offset, log_append_time_ms);
   absl::MutexLock lock(&mu_);
-  PartitionQueue& queue = queues_[batch->topic_partition()];
+  PartitionQueue& queue = queues_.at(batch->topic_partition());
   FJORD_CHECK(queue.in_flight > 0);
   --queue.in_flight;
   FinishLocked(*batch);

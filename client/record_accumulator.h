@@ -61,16 +61,18 @@ class RecordAccumulator {
   // the buffer is full; after max.block.ms fails with DeadlineExceeded. A
   // record larger than max.request.size or buffer.memory fails at once with
   // InvalidArgument (Kafka's MESSAGE_TOO_LARGE); after Close, FailedPrecondition.
-  // `callback` runs on the sender thread when the record completes.
+  // On success the batch takes `completion` (run on a gRPC or the sender
+  // thread when the record completes); on error it is left untouched, for
+  // the caller to run.
   struct AppendResult {
     bool new_batch = false;   // the record opened a new batch
     bool batch_full = false;  // its batch can take no more: wake the sender
   };
-  absl::StatusOr<AppendResult> Append(const TopicPartition& tp, int64_t timestamp_ms,
+  absl::StatusOr<AppendResult> Append(TopicPartitionRef tp, int64_t timestamp_ms,
                                       std::optional<std::string_view> key,
                                       std::optional<std::string_view> value,
                                       absl::Span<const storage::RecordHeader> headers,
-                                      SendCallback callback);
+                                      RecordCompletion&& completion);
 
   struct ReadyCheck {
     std::vector<TopicPartition> ready;  // sorted; each has a sendable batch now
@@ -79,9 +81,14 @@ class RecordAccumulator {
   };
   ReadyCheck Ready();
 
-  // Takes the first batch of each partition in `partitions` that is ready and
-  // below its in-flight limit, until `max_bytes` (at least one batch).
-  std::vector<std::unique_ptr<ProducerBatch>> Drain(const std::vector<TopicPartition>& partitions,
+  // Takes the first batch of each partition in `partitions` (one leader's,
+  // sorted) that is ready and below its in-flight limit, until `max_bytes`
+  // (at least one batch). Like Kafka's drainIndex, each leader's drains
+  // start where its previous drain stopped, so under max_bytes no partition
+  // waits behind the others for ever. The batches come back sorted by
+  // topic and partition (one entry per topic in the request).
+  std::vector<std::unique_ptr<ProducerBatch>> Drain(int32_t leader,
+                                                    const std::vector<TopicPartition>& partitions,
                                                     size_t max_bytes);
 
   // A drained batch failed retriably: back to the front of its queue.
@@ -123,7 +130,9 @@ class RecordAccumulator {
   // Guards: queues, memory, and the set of incomplete batches; signals
   // memory freed and batches completed.
   absl::CondVar changed_;
-  std::map<TopicPartition, PartitionQueue> queues_ ABSL_GUARDED_BY(mu_);
+  std::map<TopicPartition, PartitionQueue, TopicPartitionLess> queues_ ABSL_GUARDED_BY(mu_);
+  // Per leader: where its next Drain starts in its partition list.
+  std::map<int32_t, size_t> drain_index_ ABSL_GUARDED_BY(mu_);
   int64_t available_memory_ ABSL_GUARDED_BY(mu_);
   std::set<uint64_t> incomplete_ ABSL_GUARDED_BY(mu_);
   uint64_t next_batch_id_ ABSL_GUARDED_BY(mu_) = 1;

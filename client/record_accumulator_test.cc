@@ -12,6 +12,7 @@ namespace {
 
 const TopicPartition kTp{"orders", 0};
 const TopicPartition kTp1{"orders", 1};
+constexpr int32_t kLeader = 1;
 
 class AccumulatorTest : public ::testing::Test {
  protected:
@@ -31,9 +32,9 @@ class AccumulatorTest : public ::testing::Test {
                     std::vector<absl::StatusOr<RecordMetadata>>* results = nullptr) {
     return acc
         .Append(tp, 1000, std::nullopt, value, {},
-                [results](const absl::StatusOr<RecordMetadata>& r) {
+                RecordCompletion{[results](const absl::StatusOr<RecordMetadata>& r) {
                   if (results) results->push_back(r);
-                })
+                }})
         .status();
   }
 
@@ -54,13 +55,13 @@ TEST_F(AccumulatorTest, BatchWaitsForLingerThenBecomesReady) {
 
 TEST_F(AccumulatorTest, AppendReportsNewAndFullBatches) {
   RecordAccumulator acc(Options(), clock_);
-  auto first = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, nullptr);
+  auto first = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, {});
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->new_batch);
   EXPECT_FALSE(first->batch_full);
-  auto second = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, nullptr);
+  auto second = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, {});
   EXPECT_FALSE(second->new_batch);
-  auto third = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, nullptr);
+  auto third = acc.Append(kTp, 0, std::nullopt, std::string(400, 'x'), {}, {});
   EXPECT_TRUE(third->new_batch);   // 1200 bytes would pass batch.size=1024
   EXPECT_TRUE(third->batch_full);  // two batches queued: the first can go
 }
@@ -69,7 +70,7 @@ TEST_F(AccumulatorTest, FullBatchIsReadyAtOnce) {
   RecordAccumulator acc(Options(), clock_);
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(Send(acc, kTp, std::string(100, 'x')).ok());
   EXPECT_EQ(acc.Ready().ready.size(), 1u);  // more than one batch queued
-  auto drained = acc.Drain({kTp}, 1 << 20);
+  auto drained = acc.Drain(kLeader, {kTp}, 1 << 20);
   ASSERT_EQ(drained.size(), 1u);
   EXPECT_LE(drained[0]->estimated_size(), 1024u);
   EXPECT_GT(drained[0]->record_count(), 1);
@@ -80,7 +81,7 @@ TEST_F(AccumulatorTest, CompletionReportsConsecutiveOffsetsInOrder) {
   std::vector<absl::StatusOr<RecordMetadata>> results;
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Send(acc, kTp, "v" + std::to_string(i), &results).ok());
   clock_.Advance(absl::Milliseconds(10));
-  auto drained = acc.Drain(acc.Ready().ready, 1 << 20);
+  auto drained = acc.Drain(kLeader, acc.Ready().ready, 1 << 20);
   ASSERT_EQ(drained.size(), 1u);
   auto bytes = drained[0]->Encode();
   ASSERT_TRUE(bytes.ok());
@@ -104,16 +105,16 @@ TEST_F(AccumulatorTest, InFlightLimitPreservesPartitionOrderAcrossRetries) {
   // Two batches for one partition.
   for (int i = 0; i < 20; ++i)
     ASSERT_TRUE(Send(acc, kTp, std::string(100, 'a' + i), &results).ok());
-  auto first = acc.Drain({kTp}, 1 << 20);
+  auto first = acc.Drain(kLeader, {kTp}, 1 << 20);
   ASSERT_EQ(first.size(), 1u);
   const uint64_t first_id = first[0]->id();
   // While the first is in flight the second may not go (limit 1).
-  EXPECT_TRUE(acc.Drain({kTp}, 1 << 20).empty());
+  EXPECT_TRUE(acc.Drain(kLeader, {kTp}, 1 << 20).empty());
   // It fails retriably: it goes back to the front and waits out the backoff.
   acc.Reenqueue(std::move(first[0]));
-  EXPECT_TRUE(acc.Drain({kTp}, 1 << 20).empty());
+  EXPECT_TRUE(acc.Drain(kLeader, {kTp}, 1 << 20).empty());
   clock_.Advance(absl::Milliseconds(100));
-  auto retried = acc.Drain({kTp}, 1 << 20);
+  auto retried = acc.Drain(kLeader, {kTp}, 1 << 20);
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_EQ(retried[0]->id(), first_id);
   EXPECT_EQ(retried[0]->attempts(), 2);
@@ -124,8 +125,38 @@ TEST_F(AccumulatorTest, DrainRespectsMaxBytesButTakesAtLeastOne) {
   ASSERT_TRUE(Send(acc, kTp, std::string(900, 'x')).ok());
   ASSERT_TRUE(Send(acc, kTp1, std::string(900, 'y')).ok());
   clock_.Advance(absl::Milliseconds(10));
-  EXPECT_EQ(acc.Drain({kTp, kTp1}, 100).size(), 1u);  // over max, still one
-  EXPECT_EQ(acc.Drain({kTp, kTp1}, 100).size(), 1u);  // kTp muted, kTp1 goes
+  EXPECT_EQ(acc.Drain(kLeader, {kTp, kTp1}, 100).size(), 1u);  // over max, still one
+  EXPECT_EQ(acc.Drain(kLeader, {kTp, kTp1}, 100).size(), 1u);  // kTp muted, kTp1 goes
+}
+
+TEST_F(AccumulatorTest, DrainRotatesItsStartSoNoPartitionStarvesUnderTheSizeLimit) {
+  auto options = Options();
+  options.max_in_flight_per_partition = 5;
+  RecordAccumulator acc(options, clock_);
+  // Three full batches (one 900-byte record each) per partition.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Send(acc, kTp, std::string(900, 'a')).ok());
+    ASSERT_TRUE(Send(acc, kTp1, std::string(900, 'b')).ok());
+  }
+  // Each drain fits one batch: without a rotating start kTp would be taken
+  // three times before kTp1 got a turn.
+  std::vector<TopicPartition> order;
+  for (int i = 0; i < 4; ++i) {
+    auto drained = acc.Drain(kLeader, {kTp, kTp1}, 100);
+    ASSERT_EQ(drained.size(), 1u) << "drain " << i;
+    order.push_back(drained[0]->topic_partition());
+  }
+  EXPECT_EQ(order, (std::vector<TopicPartition>{kTp, kTp1, kTp, kTp1}));
+  // Another leader's rotation is its own.
+  const TopicPartition other{"other", 0};
+  ASSERT_TRUE(Send(acc, other, std::string(900, 'c')).ok());
+  clock_.Advance(absl::Milliseconds(10));  // its only batch lingers
+  ASSERT_EQ(acc.Drain(kLeader + 1, {other}, 100).size(), 1u);
+  // A drain that starts at kTp1 still hands batches over sorted.
+  auto both = acc.Drain(kLeader, {kTp, kTp1}, 1 << 20);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0]->topic_partition(), kTp);
+  EXPECT_EQ(both[1]->topic_partition(), kTp1);
 }
 
 TEST_F(AccumulatorTest, ExpiresBatchesPastDeliveryTimeout) {
@@ -168,7 +199,7 @@ TEST_F(AccumulatorTest, BlockedSendResumesWhenMemoryIsFreed) {
     EXPECT_TRUE(Send(acc, kTp1, std::string(600, 'y')).ok());
     sent.Notify();
   });
-  auto drained = acc.Drain({kTp}, 1 << 20);
+  auto drained = acc.Drain(kLeader, {kTp}, 1 << 20);
   ASSERT_EQ(drained.size(), 1u);
   acc.Complete(std::move(drained[0]), int64_t{0});
   ASSERT_TRUE(sent.WaitForNotificationWithTimeout(absl::Seconds(20)))
@@ -190,7 +221,7 @@ TEST_F(AccumulatorTest, FlushMakesBatchesReadyAndWaitsForCompletion) {
   std::atomic<bool> stop{false};
   std::thread sender([&] {  // a minimal sender loop, no clock advance needed
     while (!stop) {
-      for (auto& batch : acc.Drain(acc.Ready().ready, 1 << 20)) {
+      for (auto& batch : acc.Drain(kLeader, acc.Ready().ready, 1 << 20)) {
         acc.Complete(std::move(batch), int64_t{7});
       }
       std::this_thread::yield();

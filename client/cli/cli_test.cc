@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "broker/test_cluster.h"
 #include "client/cli/testing/subprocess.h"
 
@@ -106,6 +107,46 @@ TEST_F(CliTest, ProduceReportsEachFailedRecordAndExitsNonZero) {
   EXPECT_EQ(no_separator.out, "Produced 1 records to topic t (1 failed)\n");
   EXPECT_NE(no_separator.err.find("line 2: INVALID_REQUEST"), std::string::npos)
       << no_separator.err;
+}
+
+TEST_F(CliTest, ProduceToAMissingTopicFailsAfterMaxBlockWithKafkasTimeout) {
+  // This cluster does not auto-create topics.
+  auto produced = Run({"produce", "nope", "--producer-property", "max.block.ms=1000"}, "a\nb\n");
+  EXPECT_EQ(produced.exit_code, 1);
+  EXPECT_EQ(produced.out, "Produced 0 records to topic nope (2 failed)\n");
+  EXPECT_NE(produced.err.find("line 1: REQUEST_TIMED_OUT: Topic nope not present in metadata "
+                              "(UNKNOWN_TOPIC_OR_PARTITION) after 1000 ms."),
+            std::string::npos)
+      << produced.err;
+  // The summary names the records' error, not UNKNOWN_SERVER_ERROR.
+  EXPECT_NE(produced.err.find("fjord: REQUEST_TIMED_OUT: 2 of 2 records failed; first error: "
+                              "Topic nope not present in metadata"),
+            std::string::npos)
+      << produced.err;
+}
+
+TEST(CliAutoCreateTest, ProduceToAMissingTopicWorksWhenTheBrokerAutoCreatesIt) {
+  broker::testing::TestCluster* cluster_ptr = nullptr;
+  absl::Mutex mu;
+  std::vector<std::string> created;
+  broker::BrokerServerOptions options;
+  options.auto_create_topic = [&](const std::string& topic) {
+    absl::MutexLock lock(&mu);
+    created.push_back(topic);
+    cluster_ptr->CreateTopic(topic, {{1}, {1}});
+    return absl::OkStatus();
+  };
+  broker::testing::TestCluster cluster(1, options);
+  cluster_ptr = &cluster;
+  auto child = Subprocess::Start(
+      {FjordBinary(), "-b", cluster.broker(1).address(), "produce", "fresh"}, "one\ntwo\n");
+  ASSERT_TRUE(child.ok()) << child.status();
+  Subprocess::Result produced = (*child)->Wait(kBound);
+  ASSERT_FALSE(produced.timed_out) << produced.err;
+  EXPECT_EQ(produced.exit_code, 0) << produced.err;
+  EXPECT_EQ(produced.out, "Produced 2 records to topic fresh (0 failed)\n");
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(created, std::vector<std::string>{"fresh"});
 }
 
 TEST_F(CliTest, TopicDescribePrintsKafkasLayout) {

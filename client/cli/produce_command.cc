@@ -55,7 +55,7 @@ class Outcomes {
  public:
   void Failed(int64_t line, const absl::Status& status) {
     absl::MutexLock lock(&mu_);
-    ++failed_;
+    if (++failed_ == 1) first_error_ = status;
     std::fprintf(stderr, "line %lld: %s\n", static_cast<long long>(line),
                  ErrorText(status).c_str());
   }
@@ -67,12 +67,28 @@ class Outcomes {
     absl::MutexLock lock(&mu_);
     return {succeeded_, failed_};
   }
+  absl::Status first_error() {
+    absl::MutexLock lock(&mu_);
+    return first_error_;
+  }
 
  private:
   absl::Mutex mu_;  // guards the counts and serializes stderr lines
   int64_t succeeded_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status first_error_ ABSL_GUARDED_BY(mu_);
 };
+
+// The run's error: the first record's error (its Kafka code kept, so the
+// summary names it), with how many records failed.
+absl::Status RunError(const absl::Status& first, int64_t failed, int64_t total) {
+  absl::Status error(first.code(), absl::StrCat(failed, " of ", total,
+                                                " records failed; first error: ", first.message()));
+  first.ForEachPayload([&error](absl::string_view url, const absl::Cord& payload) {
+    error.SetPayload(url, payload);
+  });
+  return error;
+}
 
 absl::Status RunProduce(const GlobalOptions& global, const ProduceOptions& options) {
   ASSIGN_OR_RETURN(auto headers, ParseHeaders(options.headers));
@@ -133,7 +149,7 @@ absl::Status RunProduce(const GlobalOptions& global, const ProduceOptions& optio
               << " failed)" << std::endl;
   }
   if (failed > 0) {
-    return absl::AbortedError(absl::StrCat(failed, " of ", line_number, " records failed"));
+    return RunError(outcomes.first_error(), failed, line_number);
   }
   return absl::OkStatus();
 }

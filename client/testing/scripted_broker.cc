@@ -75,10 +75,18 @@ grpc::Status ScriptedBroker::Metadata(grpc::ServerContext*, const v1::MetadataRe
     auto* topic = response->add_topics();
     topic->set_topic(name);
     auto it = leaders_.find(name);
+    if (it == leaders_.end() && request->allow_auto_topic_creation() && auto_create_leader_ >= 0) {
+      leaders_[name] = {-1};  // created, no leader elected yet
+      auto_created_.push_back(name);
+      topic->set_error_code(v1::LEADER_NOT_AVAILABLE);
+      return;
+    }
     if (it == leaders_.end()) {
       topic->set_error_code(v1::UNKNOWN_TOPIC_OR_PARTITION);
       return;
     }
+    const bool auto_created =
+        std::find(auto_created_.begin(), auto_created_.end(), name) != auto_created_.end();
     for (size_t p = 0; p < it->second.size(); ++p) {
       auto* partition = topic->add_partitions();
       partition->set_partition(static_cast<int32_t>(p));
@@ -86,6 +94,8 @@ grpc::Status ScriptedBroker::Metadata(grpc::ServerContext*, const v1::MetadataRe
       partition->set_leader_epoch(0);
       partition->add_replica_nodes(it->second[p]);
       partition->add_isr_nodes(it->second[p]);
+      // Shown once without a leader; elected for the next answer.
+      if (auto_created && it->second[p] < 0) it->second[p] = auto_create_leader_;
     }
   };
   if (request->all_topics()) {
@@ -94,6 +104,16 @@ grpc::Status ScriptedBroker::Metadata(grpc::ServerContext*, const v1::MetadataRe
     for (const auto& t : request->topics()) add_topic(t.topic());
   }
   return grpc::Status::OK;
+}
+
+void ScriptedBroker::AutoCreateTopics(int32_t leader) {
+  absl::MutexLock lock(&mu_);
+  auto_create_leader_ = leader;
+}
+
+std::vector<std::string> ScriptedBroker::auto_created() {
+  absl::MutexLock lock(&mu_);
+  return auto_created_;
 }
 
 grpc::Status ScriptedBroker::Produce(grpc::ServerContext* context,

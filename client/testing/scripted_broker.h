@@ -41,6 +41,14 @@ class ScriptedBroker final : public v1::BrokerService::Service {
   // partition leaders (broker ids).
   void SetCluster(std::vector<ScriptedBroker*> brokers,
                   std::map<std::string, std::vector<int32_t>> leaders);
+  // auto.create.topics.enable: a Metadata request that allows it creates an
+  // unknown topic with one partition. Like a real cluster the topic is
+  // there before its leader: the creating answer says LEADER_NOT_AVAILABLE,
+  // the next one shows the partition without a leader, later ones with
+  // `leader`.
+  void AutoCreateTopics(int32_t leader);
+  // Topics created by AutoCreateTopics so far.
+  std::vector<std::string> auto_created();
   // Fail the next `count` produce attempts for every partition with `code`.
   void FailNextProduces(int count, v1::ErrorCode code);
   // Hold (do not answer) produce requests until Release().
@@ -82,6 +90,8 @@ class ScriptedBroker final : public v1::BrokerService::Service {
   int produce_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int break_stream_at_ ABSL_GUARDED_BY(mu_) = 0;  // 0: never
   int max_unanswered_ ABSL_GUARDED_BY(mu_) = 0;
+  int32_t auto_create_leader_ ABSL_GUARDED_BY(mu_) = -1;  // -1: no auto-creation
+  std::vector<std::string> auto_created_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace fjord::client::testing

@@ -9,6 +9,7 @@
 #include "common/status_macros.h"
 #include "controller/metadata_delta.h"
 #include "controller/sim/sim_internal.h"
+#include "raft/sim/sim_disk.h"
 
 namespace fjord::controller::sim {
 
@@ -39,23 +40,6 @@ bool DecodeSnapshot(const std::string& data, uint64_t* digest, std::string* meta
 
 namespace {
 
-// Makes a Ready's persistent parts durable (the replica syncs every Ready
-// before sending its messages, as RaftNode does).
-void Persist(const raft::Ready& rd, raft::PersistedState& disk) {
-  if (rd.snapshot) {
-    disk.snapshot = *rd.snapshot;
-    disk.entries.clear();
-  }
-  if (!rd.entries.empty()) {
-    const LogIndex base = disk.snapshot.meta.index;
-    const size_t keep = rd.entries.front().index - base - 1;
-    FJORD_CHECK(keep <= disk.entries.size()) << "gap on the simulated disk";
-    disk.entries.resize(keep);
-    disk.entries.insert(disk.entries.end(), rd.entries.begin(), rd.entries.end());
-  }
-  if (rd.hard_state) disk.hard_state = *rd.hard_state;
-}
-
 // Standbys of the broken variant drop PartitionChangeRecords from a batch.
 std::string WithoutPartitionChanges(const std::string& data) {
   v1::MetadataRecordBatch batch;
@@ -69,12 +53,12 @@ std::string WithoutPartitionChanges(const std::string& data) {
 
 }  // namespace
 
-bool ControllerSim::EventOrder::operator()(const Event* a, const Event* b) const {
-  // priority_queue pops the greatest: earliest time first, then FIFO.
-  return a->at_us != b->at_us ? a->at_us > b->at_us : a->seq > b->seq;
-}
-
-ControllerSim::ControllerSim(const SimOptions& options) : options_(options), random_(options.seed) {
+ControllerSim::ControllerSim(const SimOptions& options)
+    : options_(options),
+      random_(options.seed),
+      network_(raft::sim::NetworkFaults{.drop_per_mille = options.drop_per_mille,
+                                        .duplicate_per_mille = options.duplicate_per_mille,
+                                        .delay_us_max = options.delay_us_max}) {
   FJORD_CHECK(options_.voters >= 1 && options_.voters <= 7);
   raft::Membership initial;
   for (int i = 1; i <= options_.voters; ++i) initial.voters.push_back(NodeId(i));
@@ -91,48 +75,37 @@ ControllerSim::ControllerSim(const SimOptions& options) : options_(options), ran
   }
   for (auto& [id, r] : replicas_) {
     FJORD_CHECK(Restart(*r).ok());
-    Schedule(static_cast<int64_t>(random_.Uniform(options_.tick_us)),
-             std::make_unique<Event>(Event{.kind = Event::Kind::kTick, .node = id}));
+    queue_.Schedule(static_cast<int64_t>(random_.Uniform(options_.tick_us)),
+                    Event{.kind = Event::Kind::kTick, .node = id});
   }
   for (int32_t b = 0; b < options_.brokers; ++b) {
     brokers_[b] = BrokerState{};
-    Schedule(static_cast<int64_t>(random_.Uniform(options_.heartbeat_interval_us)),
-             std::make_unique<Event>(Event{.kind = Event::Kind::kBrokerTick, .broker = b}));
+    queue_.Schedule(static_cast<int64_t>(random_.Uniform(options_.heartbeat_interval_us)),
+                    Event{.kind = Event::Kind::kBrokerTick, .broker = b});
   }
   for (int t = 0; t < 6; ++t) topic_names_.push_back(absl::StrCat("t", t));
-  Schedule(1, std::make_unique<Event>(Event{.kind = Event::Kind::kChaos}));
+  queue_.Schedule(1, Event{.kind = Event::Kind::kChaos});
 }
 
-ControllerSim::~ControllerSim() {
-  while (!queue_.empty()) {
-    delete queue_.top();
-    queue_.pop();
-  }
-}
-
-void ControllerSim::Schedule(int64_t delay_us, std::unique_ptr<Event> event) {
-  event->at_us = now_us_ + delay_us;
-  event->seq = next_seq_++;
-  queue_.push(event.release());
-}
+ControllerSim::~ControllerSim() = default;
 
 void ControllerSim::ScheduleCallback(Replica& replica, std::function<void()> fn) {
   // The hop from the Raft node's thread to the controller's loop.
-  Schedule(1 + static_cast<int64_t>(random_.Uniform(200)),
-           std::make_unique<Event>(Event{.kind = Event::Kind::kCallback,
-                                         .node = replica.id,
-                                         .incarnation = replica.incarnation,
-                                         .fn = std::move(fn)}));
+  queue_.Schedule(1 + static_cast<int64_t>(random_.Uniform(200)),
+                  Event{.kind = Event::Kind::kCallback,
+                        .node = replica.id,
+                        .incarnation = replica.incarnation,
+                        .fn = std::move(fn)});
 }
 
 void ControllerSim::Trace(const std::string& line) const {
-  if (options_.trace) std::cerr << now_us_ << " " << line << "\n";
+  if (options_.trace) std::cerr << queue_.now_us() << " " << line << "\n";
 }
 
 absl::Status ControllerSim::Fail(const absl::Status& cause) const {
   return absl::InternalError(absl::StrCat(
       "seed ", options_.seed, " (voters=", options_.voters, ", broken=", ToString(options_.broken),
-      ") at t=", now_us_, "us after event ", stats_.events, ": ", cause.message(),
+      ") at t=", queue_.now_us(), "us after event ", stats_.events, ": ", cause.message(),
       "\n  replay: bazel run //controller/sim:controller_sim -- --seed=", options_.seed,
       " --voters=", options_.voters, " --trace"));
 }
@@ -141,14 +114,14 @@ absl::Status ControllerSim::Run() {
   bool done = false;
   RETURN_IF_ERROR(RunUntil(options_.chaos_ticks * options_.tick_us, false, &done));
   // Liveness: heal everything but the dead brokers.
-  faults_on_ = false;
-  blocked_.clear();
+  network_.Heal();
   for (auto& [id, r] : replicas_) {
     if (!r->up()) {
       if (absl::Status s = Restart(*r); !s.ok()) return Fail(s);
     }
   }
-  RETURN_IF_ERROR(RunUntil(now_us_ + options_.liveness_ticks_max * options_.tick_us, true, &done));
+  RETURN_IF_ERROR(
+      RunUntil(queue_.now_us() + options_.liveness_ticks_max * options_.tick_us, true, &done));
   if (!done) {
     std::string state;
     for (auto& [id, r] : replicas_) {
@@ -180,13 +153,12 @@ absl::Status ControllerSim::Run() {
 }
 
 absl::Status ControllerSim::RunUntil(int64_t end_us, bool liveness, bool* done) {
-  while (!queue_.empty() && queue_.top()->at_us <= end_us) {
-    std::unique_ptr<Event> event(queue_.top());
-    queue_.pop();
-    clock_.Advance(absl::Microseconds(event->at_us - now_us_));
-    now_us_ = event->at_us;
+  while (!queue_.empty() && queue_.next_us() <= end_us) {
+    const int64_t before_us = queue_.now_us();
+    Event event = queue_.Pop();
+    clock_.Advance(absl::Microseconds(queue_.now_us() - before_us));
     ++stats_.events;
-    if (absl::Status s = Handle(*event); !s.ok()) return Fail(s);
+    if (absl::Status s = Handle(event); !s.ok()) return Fail(s);
     // Like the QuorumController's loop: after each batch of work, the
     // controller notices Raft role changes; then Raft's work is done.
     for (auto& [id, r] : replicas_) {
@@ -217,8 +189,7 @@ absl::Status ControllerSim::RunUntil(int64_t end_us, bool liveness, bool* done) 
 absl::Status ControllerSim::Handle(Event& event) {
   switch (event.kind) {
     case Event::Kind::kTick: {
-      Schedule(options_.tick_us,
-               std::make_unique<Event>(Event{.kind = Event::Kind::kTick, .node = event.node}));
+      queue_.Schedule(options_.tick_us, Event{.kind = Event::Kind::kTick, .node = event.node});
       Replica& r = *replicas_.at(event.node);
       if (!r.up()) return absl::OkStatus();
       r.raft->Tick();
@@ -228,15 +199,16 @@ absl::Status ControllerSim::Handle(Event& event) {
     }
     case Event::Kind::kDeliver: {
       Replica& r = *replicas_.at(event.message.to);
-      if (!r.up() || !LinkUp(event.message.from, event.message.to)) return absl::OkStatus();
+      if (!r.up() || !network_.LinkUp(event.message.from, event.message.to))
+        return absl::OkStatus();
       if (options_.trace) Trace(absl::StrCat("deliver ", raft::Describe(event.message)));
       r.raft->Step(event.message);
       return absl::OkStatus();
     }
     case Event::Kind::kChaos:
-      if (!faults_on_) return absl::OkStatus();
-      Schedule(1 + static_cast<int64_t>(random_.Uniform(options_.tick_us * 3)),
-               std::make_unique<Event>(Event{.kind = Event::Kind::kChaos}));
+      if (!network_.faults_on()) return absl::OkStatus();
+      queue_.Schedule(1 + static_cast<int64_t>(random_.Uniform(options_.tick_us * 3)),
+                      Event{.kind = Event::Kind::kChaos});
       return ChaosAction();
     case Event::Kind::kCallback: {
       Replica& r = *replicas_.at(event.node);
@@ -249,9 +221,8 @@ absl::Status ControllerSim::Handle(Event& event) {
       return absl::OkStatus();
     }
     case Event::Kind::kBrokerTick:
-      Schedule(
-          options_.heartbeat_interval_us,
-          std::make_unique<Event>(Event{.kind = Event::Kind::kBrokerTick, .broker = event.broker}));
+      queue_.Schedule(options_.heartbeat_interval_us,
+                      Event{.kind = Event::Kind::kBrokerTick, .broker = event.broker});
       BrokerTick(event.broker);
       return absl::OkStatus();
   }
@@ -263,7 +234,9 @@ absl::Status ControllerSim::ProcessReady(Replica& r) {
     raft::Raft& raft = *r.raft;
     raft::Ready rd = raft.GetReady();
     RETURN_IF_ERROR(checker_.OnPersist(raft, rd.entries));
-    Persist(rd, r.durable);
+    // Synced before its messages go out, as RaftNode does.
+    raft::sim::ApplyWrite(
+        {.snapshot = rd.snapshot, .entries = rd.entries, .hard_state = rd.hard_state}, r.durable);
     Send(std::move(rd.messages));
     RETURN_IF_ERROR(ApplyReady(r, rd));
     raft.Advance(rd);
@@ -347,30 +320,15 @@ void ControllerSim::MaybeCompact(Replica& r) {
   std::string data = EncodeSnapshot(r.digest, r.state_machine->Snapshot());
   absl::StatusOr<raft::SnapshotMeta> meta = r.raft->CompactLog(r.applied, data);
   if (!meta.ok()) return;
-  const size_t drop =
-      std::min<size_t>(r.durable.entries.size(), meta->index - r.durable.snapshot.meta.index);
-  r.durable.entries.erase(r.durable.entries.begin(), r.durable.entries.begin() + drop);
-  r.durable.snapshot = raft::Snapshot{*meta, std::move(data)};
+  raft::sim::ApplyWrite({.snapshot = raft::Snapshot{*meta, std::move(data)}, .compact = true},
+                        r.durable);
   Trace(absl::StrCat("controller ", r.id.value(), " compacted to ", meta->index.value()));
-}
-
-bool ControllerSim::LinkUp(NodeId from, NodeId to) const {
-  auto it = blocked_.find({from, to});
-  return it == blocked_.end() || !it->second;
 }
 
 void ControllerSim::Send(std::vector<raft::Message> messages) {
   for (raft::Message& m : messages) {
-    if (!LinkUp(m.from, m.to)) continue;
-    int copies = 1;
-    if (faults_on_) {
-      if (random_.Uniform(1000) < static_cast<uint64_t>(options_.drop_per_mille)) continue;
-      if (random_.Uniform(1000) < static_cast<uint64_t>(options_.duplicate_per_mille)) copies = 2;
-    }
-    const int64_t delay_max = faults_on_ ? options_.delay_us_max : 2'000;
-    for (int c = 0; c < copies; ++c) {
-      Schedule(1 + static_cast<int64_t>(random_.Uniform(delay_max)),
-               std::make_unique<Event>(Event{.kind = Event::Kind::kDeliver, .message = m}));
+    for (int64_t delay_us : network_.Deliveries(m.from, m.to, random_)) {
+      queue_.Schedule(delay_us, Event{.kind = Event::Kind::kDeliver, .message = m});
     }
   }
 }
@@ -482,23 +440,18 @@ absl::Status ControllerSim::ChaosAction() {
     return Restart(*pick(down));
   }
   if (roll < 74) {  // Partition: isolate the leader, or split at random.
-    blocked_.clear();
     std::vector<bool> side(replicas_.size() + 1);
     if (leader != nullptr && random_.OneIn(2)) {
       side[leader->id.value()] = true;
     } else {
       for (size_t i = 1; i < side.size(); ++i) side[i] = random_.OneIn(2);
     }
-    for (size_t i = 1; i < side.size(); ++i) {
-      for (size_t j = 1; j < side.size(); ++j) {
-        if (side[i] != side[j]) blocked_[{NodeId(i), NodeId(j)}] = true;
-      }
-    }
+    network_.Split(side);
     Trace("partition");
     return absl::OkStatus();
   }
   if (roll < 80) {
-    blocked_.clear();
+    network_.ReconnectAll();
     Trace("heal network");
     return absl::OkStatus();
   }

@@ -37,17 +37,18 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <queue>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "common/clock.h"
+#include "common/event_queue.h"
 #include "common/random.h"
 #include "controller/controller_core.h"
 #include "controller/metadata_state_machine.h"
 #include "raft/core/raft.h"
 #include "raft/sim/checker.h"
+#include "raft/sim/sim_network.h"
 
 namespace fjord::controller::sim {
 
@@ -113,12 +114,8 @@ class ControllerSim {
   struct Op;
   struct BrokerState;
   class ReplicaLog;
-  struct EventOrder {
-    bool operator()(const Event* a, const Event* b) const;
-  };
 
   // --- The cluster (controller_sim.cc) ---
-  void Schedule(int64_t delay_us, std::unique_ptr<Event> event);
   void ScheduleCallback(Replica& replica, std::function<void()> fn);
   absl::Status RunUntil(int64_t end_us, bool liveness, bool* done);
   absl::Status Handle(Event& event);
@@ -132,7 +129,6 @@ class ControllerSim {
   absl::Status ChaosAction();
   Replica* ActiveController();
   Replica* RaftLeader();
-  bool LinkUp(NodeId from, NodeId to) const;
   absl::Status Fail(const absl::Status& cause) const;
   void Trace(const std::string& line) const;
 
@@ -149,15 +145,12 @@ class ControllerSim {
 
   const SimOptions options_;
   SeededRandom random_;
+  raft::sim::SimNetwork network_;
   ManualClock clock_;
   raft::sim::Checker checker_;
   SimStats stats_;
   std::map<NodeId, std::unique_ptr<Replica>> replicas_;
-  std::priority_queue<Event*, std::vector<Event*>, EventOrder> queue_;
-  int64_t now_us_ = 0;
-  uint64_t next_seq_ = 0;
-  std::map<std::pair<NodeId, NodeId>, bool> blocked_;  // Directed links cut.
-  bool faults_on_ = true;
+  EventQueue<Event> queue_;  // Owns simulated time.
 
   // The committed log as first applied anywhere: index -> (term, data).
   // Raft's checker guarantees every replica applies the same.

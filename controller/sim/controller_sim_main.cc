@@ -10,49 +10,27 @@
 // Bazel test sharding (TEST_TOTAL_SHARDS / TEST_SHARD_INDEX) splits the range.
 // Exit status 1 on the first failure, whose message names the seed.
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
+#include <cstdint>
 #include <iostream>
 #include <string>
+#include <vector>
 
+#include "common/seed_range.h"
 #include "controller/sim/controller_sim.h"
-
-namespace {
-
-bool ParseRange(const std::string& text, uint64_t* lo, uint64_t* hi) {
-  const size_t dots = text.find("..");
-  if (dots == std::string::npos) return false;
-  *lo = std::stoull(text.substr(0, dots));
-  *hi = std::stoull(text.substr(dots + 2));
-  return *lo < *hi;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using fjord::controller::sim::Broken;
   using fjord::controller::sim::ControllerSim;
   using fjord::controller::sim::SimOptions;
-  uint64_t lo = 0;
-  uint64_t hi = 100;
+  fjord::SeedRange seeds;
   SimOptions base;
-  if (const char* env = std::getenv("FJORD_SIM_SEEDS")) {
-    if (!ParseRange(env, &lo, &hi)) {
-      std::cerr << "bad FJORD_SIM_SEEDS=" << env << " (want A..B)\n";
-      return 2;
-    }
+  absl::StatusOr<std::vector<std::string>> args = seeds.Parse(argc, argv);
+  if (!args.ok()) {
+    std::cerr << args.status().message() << "\n";
+    return 2;
   }
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--seed=", 0) == 0) {
-      lo = std::stoull(arg.substr(7));
-      hi = lo + 1;
-    } else if (arg.rfind("--seeds=", 0) == 0) {
-      if (!ParseRange(arg.substr(8), &lo, &hi)) {
-        std::cerr << "bad " << arg << " (want A..B)\n";
-        return 2;
-      }
-    } else if (arg.rfind("--voters=", 0) == 0) {
+  for (const std::string& arg : *args) {
+    if (arg.rfind("--voters=", 0) == 0) {
       base.voters = std::stoi(arg.substr(9));
     } else if (arg == "--broken=ack-on-append") {
       base.broken = Broken::kAckOnAppend;
@@ -67,18 +45,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  uint64_t shards = 1;
-  uint64_t shard = 0;
-  if (const char* n = std::getenv("TEST_TOTAL_SHARDS")) shards = std::stoull(n);
-  if (const char* i = std::getenv("TEST_SHARD_INDEX")) shard = std::stoull(i);
-  if (const char* f = std::getenv("TEST_SHARD_STATUS_FILE")) {
-    if (FILE* touch = std::fopen(f, "w")) std::fclose(touch);
-  }
 
   const auto start = std::chrono::steady_clock::now();
   uint64_t runs = 0;
   fjord::controller::sim::SimStats total;
-  for (uint64_t seed = lo + shard; seed < hi; seed += shards) {
+  for (uint64_t seed = seeds.first(); seed < seeds.hi; seed += seeds.shards) {
     SimOptions options = base;
     options.seed = seed;
     ControllerSim sim(options);
@@ -98,12 +69,12 @@ int main(int argc, char** argv) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "passed " << runs << " seeds in [" << lo << ", " << hi << ") with " << base.voters
-            << " controllers, shard " << shard << "/" << shards << ": " << total.events
-            << " events, " << total.committed << " entries committed, " << total.writes_acked
-            << " writes acknowledged, " << total.writes_failed << " failed or unanswered, "
-            << total.crashes << " controller crashes, " << total.controlled_shutdowns
-            << " controlled shutdowns, " << total.fenced << " brokers fenced at the end; "
-            << seconds << " s\n";
+  std::cout << "passed " << runs << " seeds in [" << seeds.lo << ", " << seeds.hi << ") with "
+            << base.voters << " controllers, shard " << seeds.shard << "/" << seeds.shards << ": "
+            << total.events << " events, " << total.committed << " entries committed, "
+            << total.writes_acked << " writes acknowledged, " << total.writes_failed
+            << " failed or unanswered, " << total.crashes << " controller crashes, "
+            << total.controlled_shutdowns << " controlled shutdowns, " << total.fenced
+            << " brokers fenced at the end; " << seconds << " s\n";
   return 0;
 }

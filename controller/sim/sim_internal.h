@@ -68,8 +68,6 @@ struct ControllerSim::Event {
   std::function<void()> fn;
   uint64_t op = 0;
   int32_t broker = -1;
-  int64_t at_us = 0;
-  uint64_t seq = 0;
 };
 
 enum class OpKind : uint8_t {

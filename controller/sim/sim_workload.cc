@@ -49,18 +49,18 @@ NodeId ControllerSim::PickController(NodeId hint) {
 
 void ControllerSim::SendOp(uint64_t id, NodeId to) {
   Op& op = ops_.at(id);
-  op.sent_us = now_us_;
+  op.sent_us = queue_.now_us();
   Trace(absl::StrCat("op ", id, " ", ToString(op.kind), op.broker >= 0 ? " broker " : "",
                      op.broker >= 0 ? absl::StrCat(op.broker) : "", " to controller ", to.value()));
-  Schedule(1 + static_cast<int64_t>(random_.Uniform(options_.delay_us_max)),
-           std::make_unique<Event>(Event{.kind = Event::Kind::kClientOp, .node = to, .op = id}));
+  queue_.Schedule(1 + static_cast<int64_t>(random_.Uniform(options_.delay_us_max)),
+                  Event{.kind = Event::Kind::kClientOp, .node = to, .op = id});
 }
 
 void ControllerSim::BrokerTick(int32_t id) {
   BrokerState& b = brokers_.at(id);
   if (!b.alive) return;
   if (b.outstanding_op != 0 && ops_.at(b.outstanding_op).outcome == Outcome::kPending &&
-      now_us_ - ops_.at(b.outstanding_op).sent_us < 3 * options_.heartbeat_interval_us) {
+      queue_.now_us() - ops_.at(b.outstanding_op).sent_us < 3 * options_.heartbeat_interval_us) {
     return;  // Still waiting for an answer.
   }
   Op op;

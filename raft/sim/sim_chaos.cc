@@ -41,25 +41,20 @@ absl::Status SimCluster::ChaosAction() {
       // Asymmetric: one direction of one link.
       const NodeId a = pick(up.empty() ? down : up)->id;
       const NodeId b = NodeId(1 + static_cast<int32_t>(random_.Uniform(nodes_.size())));
-      if (a != b) blocked_[{a, b}] = true;
-      if (options_.trace) std::cerr << now_us_ << " cut " << a << "->" << b << "\n";
+      if (a != b) network_.Cut(a, b);
+      if (options_.trace) std::cerr << queue_.now_us() << " cut " << a << "->" << b << "\n";
       return absl::OkStatus();
     }
     // Symmetric: split the nodes into two sides.
-    blocked_.clear();
     std::vector<bool> side(nodes_.size() + 1);
     for (size_t i = 1; i < side.size(); ++i) side[i] = random_.OneIn(2);
-    for (size_t i = 1; i < side.size(); ++i) {
-      for (size_t j = 1; j < side.size(); ++j) {
-        if (side[i] != side[j]) blocked_[{NodeId(i), NodeId(j)}] = true;
-      }
-    }
-    if (options_.trace) std::cerr << now_us_ << " partition\n";
+    network_.Split(side);
+    if (options_.trace) std::cerr << queue_.now_us() << " partition\n";
     return absl::OkStatus();
   }
   if (roll < 74) {  // Heal.
-    blocked_.clear();
-    if (options_.trace) std::cerr << now_us_ << " heal network\n";
+    network_.ReconnectAll();
+    if (options_.trace) std::cerr << queue_.now_us() << " heal network\n";
     return absl::OkStatus();
   }
   if (roll < 82) {  // The state machine snapshots and the log is compacted.
@@ -70,7 +65,7 @@ absl::Status SimCluster::ChaosAction() {
     absl::StatusOr<SnapshotMeta> meta = node.raft->CompactLog(node.applied, data);
     if (!meta.ok()) return absl::OkStatus();
     if (options_.trace)
-      std::cerr << now_us_ << " compact " << node.id << " to " << node.applied << "\n";
+      std::cerr << queue_.now_us() << " compact " << node.id << " to " << node.applied << "\n";
     node.unsynced.push_back({.snapshot = Snapshot{*meta, std::move(data)}, .compact = true});
     if (options_.broken != Broken::kSendBeforePersist) Sync(node);
     return absl::OkStatus();
@@ -91,7 +86,7 @@ absl::Status SimCluster::ChaosAction() {
     }
     absl::StatusOr<LogIndex> index = leader->raft->ProposeConfigChange(change);
     if (options_.trace && index.ok()) {
-      std::cerr << now_us_ << " config change " << static_cast<int>(change.kind) << " node "
+      std::cerr << queue_.now_us() << " config change " << static_cast<int>(change.kind) << " node "
                 << target << " at " << *index << "\n";
     }
     return ProcessReady(*leader);
@@ -127,18 +122,18 @@ int64_t SimCluster::ChaosIntervalUs() {
 void SimCluster::Isolate(NodeId id) {
   for (const auto& [other, node] : nodes_) {
     if (other == id) continue;
-    blocked_[{id, other}] = true;
-    blocked_[{other, id}] = true;
+    network_.Cut(id, other);
+    network_.Cut(other, id);
   }
-  if (options_.trace) std::cerr << now_us_ << " isolate " << id << "\n";
+  if (options_.trace) std::cerr << queue_.now_us() << " isolate " << id << "\n";
 }
 
 void SimCluster::Rejoin(NodeId id) {
   for (const auto& [other, node] : nodes_) {
-    blocked_.erase({id, other});
-    blocked_.erase({other, id});
+    network_.Reconnect(id, other);
+    network_.Reconnect(other, id);
   }
-  if (options_.trace) std::cerr << now_us_ << " rejoin " << id << "\n";
+  if (options_.trace) std::cerr << queue_.now_us() << " rejoin " << id << "\n";
 }
 
 absl::Status SimCluster::ChurnAction() {
@@ -147,13 +142,7 @@ absl::Status SimCluster::ChurnAction() {
   std::vector<Node*> cut_off;  // Up, with some link blocked.
   for (auto& [id, node] : nodes_) {
     (node->raft ? up : down).push_back(node.get());
-    if (!node->raft) continue;
-    for (const auto& [link, blocked] : blocked_) {
-      if (blocked && (link.first == id || link.second == id)) {
-        cut_off.push_back(node.get());
-        break;
-      }
-    }
+    if (node->raft && network_.HasCutLink(id)) cut_off.push_back(node.get());
   }
   Node* leader = Leader();
   const uint64_t roll = random_.Uniform(100);
@@ -194,8 +183,8 @@ absl::Status SimCluster::ChurnAction() {
     if (up.empty()) return absl::OkStatus();
     return Crash(*pick(up));
   }
-  blocked_.clear();
-  if (options_.trace) std::cerr << now_us_ << " heal network\n";
+  network_.ReconnectAll();
+  if (options_.trace) std::cerr << queue_.now_us() << " heal network\n";
   return absl::OkStatus();
 }
 

@@ -53,14 +53,7 @@ struct SimCluster::Event {
   Kind kind;
   NodeId node;
   Message message;
-  int64_t at_us = 0;
-  uint64_t seq = 0;
 };
-
-bool SimCluster::EventOrder::operator()(const Event* a, const Event* b) const {
-  // priority_queue pops the greatest: order by earliest time, then FIFO.
-  return a->at_us != b->at_us ? a->at_us > b->at_us : a->seq > b->seq;
-}
 
 namespace {
 
@@ -112,7 +105,10 @@ SimOptions SimOptions::FromSeed(uint64_t seed, ScheduleMix mix) {
 SimCluster::SimCluster(const SimOptions& options)
     : options_(options),
       random_(options.seed),
-      write_crash_random_(options.seed ^ 0xc4a5c4a5c4a5c4a5ULL) {
+      write_crash_random_(options.seed ^ 0xc4a5c4a5c4a5c4a5ULL),
+      network_(NetworkFaults{.drop_per_mille = options.drop_per_mille,
+                             .duplicate_per_mille = options.duplicate_per_mille,
+                             .delay_us_max = options.delay_us_max}) {
   const int total = options_.voters + options_.observers + options_.spares;
   Membership initial;
   for (int i = 1; i <= options_.voters; ++i) initial.voters.push_back(NodeId(i));
@@ -144,28 +140,17 @@ SimCluster::SimCluster(const SimOptions& options)
   }
   for (auto& [id, node] : nodes_) {
     FJORD_CHECK(Restart(*node).ok());
-    auto tick = std::make_unique<Event>(Event{.kind = Event::Kind::kTick, .node = id});
-    Schedule(static_cast<int64_t>(random_.Uniform(options_.tick_us)), std::move(tick));
+    queue_.Schedule(static_cast<int64_t>(random_.Uniform(options_.tick_us)),
+                    Event{.kind = Event::Kind::kTick, .node = id});
   }
-  Schedule(1, std::make_unique<Event>(Event{.kind = Event::Kind::kChaos}));
+  queue_.Schedule(1, Event{.kind = Event::Kind::kChaos});
 }
 
-SimCluster::~SimCluster() {
-  while (!queue_.empty()) {
-    delete queue_.top();
-    queue_.pop();
-  }
-}
-
-void SimCluster::Schedule(int64_t delay_us, std::unique_ptr<Event> event) {
-  event->at_us = now_us_ + delay_us;
-  event->seq = next_seq_++;
-  queue_.push(event.release());
-}
+SimCluster::~SimCluster() = default;
 
 absl::Status SimCluster::Fail(const absl::Status& cause) const {
   return absl::InternalError(absl::StrCat(
-      "seed ", options_.seed, " at t=", now_us_, "us after event ", stats_.events, ": ",
+      "seed ", options_.seed, " at t=", queue_.now_us(), "us after event ", stats_.events, ": ",
       cause.message(), "\n  replay: bazel run //raft/sim:sim_test -- --seed=", options_.seed,
       " --trace"));
 }
@@ -173,16 +158,14 @@ absl::Status SimCluster::Fail(const absl::Status& cause) const {
 absl::Status SimCluster::Run() {
   RETURN_IF_ERROR(RunUntil(int64_t{options_.chaos_ticks} * options_.tick_us, false));
   RETURN_IF_ERROR(Heal());
-  return RunUntil(now_us_ + int64_t{options_.liveness_ticks_max} * options_.tick_us, true);
+  return RunUntil(queue_.now_us() + int64_t{options_.liveness_ticks_max} * options_.tick_us, true);
 }
 
 absl::Status SimCluster::RunUntil(int64_t end_us, bool liveness) {
-  while (!queue_.empty() && queue_.top()->at_us <= end_us) {
-    std::unique_ptr<Event> event(queue_.top());
-    queue_.pop();
-    now_us_ = event->at_us;
+  while (!queue_.empty() && queue_.next_us() <= end_us) {
+    Event event = queue_.Pop();
     ++stats_.events;
-    if (absl::Status s = Handle(*event); !s.ok()) return Fail(s);
+    if (absl::Status s = Handle(event); !s.ok()) return Fail(s);
     std::vector<const Raft*> live;
     for (auto& [id, node] : nodes_) {
       if (node->raft) live.push_back(node->raft.get());
@@ -214,8 +197,7 @@ absl::Status SimCluster::Handle(Event& event) {
   switch (event.kind) {
     case Event::Kind::kTick: {
       Node& node = *nodes_.at(event.node);
-      Schedule(options_.tick_us,
-               std::make_unique<Event>(Event{.kind = Event::Kind::kTick, .node = event.node}));
+      queue_.Schedule(options_.tick_us, Event{.kind = Event::Kind::kTick, .node = event.node});
       if (!node.raft) return absl::OkStatus();
       // The broken "send before persist" driver syncs lazily, once a tick.
       Sync(node);
@@ -224,14 +206,16 @@ absl::Status SimCluster::Handle(Event& event) {
     }
     case Event::Kind::kDeliver: {
       Node& node = *nodes_.at(event.message.to);
-      if (!node.raft || !LinkUp(event.message.from, event.message.to)) return absl::OkStatus();
-      if (options_.trace) std::cerr << now_us_ << " deliver " << Describe(event.message) << "\n";
+      if (!node.raft || !network_.LinkUp(event.message.from, event.message.to))
+        return absl::OkStatus();
+      if (options_.trace)
+        std::cerr << queue_.now_us() << " deliver " << Describe(event.message) << "\n";
       node.raft->Step(event.message);
       return ProcessReady(node);
     }
     case Event::Kind::kChaos: {
-      if (!faults_on_) return absl::OkStatus();  // The liveness phase has begun.
-      Schedule(ChaosIntervalUs(), std::make_unique<Event>(Event{.kind = Event::Kind::kChaos}));
+      if (!network_.faults_on()) return absl::OkStatus();  // The liveness phase has begun.
+      queue_.Schedule(ChaosIntervalUs(), Event{.kind = Event::Kind::kChaos});
       return options_.mix == ScheduleMix::kLeaderChurn ? ChurnAction() : ChaosAction();
     }
   }
@@ -253,7 +237,7 @@ absl::Status SimCluster::ProcessReady(Node& node) {
     if (send_early) SendAll(node, std::move(rd.messages));
     const LogIndex stable_before = rd.snapshot ? LogIndex(0) : rd.StableBefore();
     RETURN_IF_ERROR(ApplyCommitted(node, rd, false, LogIndex(0), stable_before));
-    if (send_early && !rd.entries.empty() && faults_on_ && options_.crashes &&
+    if (send_early && !rd.entries.empty() && network_.faults_on() && options_.crashes &&
         write_crash_random_.Uniform(1000) <
             static_cast<uint64_t>(options_.crash_in_write_per_mille)) {
       // kill -9 after the appends left but before the leader's fsync.
@@ -276,25 +260,11 @@ void SimCluster::Sync(Node& node) {
   node.unsynced.clear();
 }
 
-bool SimCluster::LinkUp(NodeId from, NodeId to) const {
-  auto it = blocked_.find({from, to});
-  return it == blocked_.end() || !it->second;
-}
-
 void SimCluster::SendAll(Node& node, std::vector<Message> messages) {
   for (Message& m : messages) {
-    if (options_.trace) std::cerr << now_us_ << " send " << Describe(m) << "\n";
-    if (!LinkUp(m.from, m.to)) continue;
-    int copies = 1;
-    if (faults_on_) {
-      if (random_.Uniform(1000) < static_cast<uint64_t>(options_.drop_per_mille)) continue;
-      if (random_.Uniform(1000) < static_cast<uint64_t>(options_.duplicate_per_mille)) copies = 2;
-    }
-    const int64_t delay_max = faults_on_ ? options_.delay_us_max : 2'000;
-    for (int c = 0; c < copies; ++c) {
-      Schedule(1 + static_cast<int64_t>(random_.Uniform(delay_max)),
-               std::make_unique<Event>(
-                   Event{.kind = Event::Kind::kDeliver, .node = m.to, .message = m}));
+    if (options_.trace) std::cerr << queue_.now_us() << " send " << Describe(m) << "\n";
+    for (int64_t delay_us : network_.Deliveries(m.from, m.to, random_)) {
+      queue_.Schedule(delay_us, Event{.kind = Event::Kind::kDeliver, .node = m.to, .message = m});
     }
   }
   (void)node;
@@ -327,7 +297,7 @@ absl::Status SimCluster::ApplyCommitted(Node& node, const Ready& rd, bool with_s
 }
 
 absl::Status SimCluster::Crash(Node& node) {
-  if (options_.trace) std::cerr << now_us_ << " crash " << node.id << "\n";
+  if (options_.trace) std::cerr << queue_.now_us() << " crash " << node.id << "\n";
   node.raft.reset();
   node.unsynced.clear();  // Written but not synced: lost.
   checker_.OnRestart(node.id);
@@ -335,7 +305,7 @@ absl::Status SimCluster::Crash(Node& node) {
 }
 
 absl::Status SimCluster::Restart(Node& node) {
-  if (options_.trace) std::cerr << now_us_ << " restart " << node.id << "\n";
+  if (options_.trace) std::cerr << queue_.now_us() << " restart " << node.id << "\n";
   PersistedState state = node.durable;
   if (options_.broken == Broken::kForgetVoteOnRestart) state.hard_state.vote = kNoNode;
   node.random = std::make_unique<SeededRandom>(random_.Next());
@@ -352,8 +322,7 @@ absl::Status SimCluster::Restart(Node& node) {
 }
 
 absl::Status SimCluster::Heal() {
-  faults_on_ = false;
-  blocked_.clear();
+  network_.Heal();
   for (auto& [id, node] : nodes_) {
     if (!node->raft) RETURN_IF_ERROR(Restart(*node));
   }

@@ -21,14 +21,15 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/event_queue.h"
 #include "common/random.h"
 #include "raft/core/raft.h"
 #include "raft/sim/checker.h"
+#include "raft/sim/sim_network.h"
 
 namespace fjord::raft::sim {
 
@@ -109,11 +110,7 @@ class SimCluster {
  private:
   struct Node;
   struct Event;
-  struct EventOrder {
-    bool operator()(const Event* a, const Event* b) const;
-  };
 
-  void Schedule(int64_t delay_us, std::unique_ptr<Event> event);
   absl::Status RunUntil(int64_t end_us, bool liveness);
   absl::Status Handle(Event& event);
   absl::Status ProcessReady(Node& node);
@@ -134,7 +131,6 @@ class SimCluster {
   absl::Status Heal();
   absl::Status CheckLiveness(bool* done);
   Node* Leader();
-  bool LinkUp(NodeId from, NodeId to) const;
   absl::Status Fail(const absl::Status& cause) const;
 
   SimOptions options_;
@@ -142,14 +138,11 @@ class SimCluster {
   // Draws for crashes inside a leader's parallel write; a stream of its own
   // so that schedules which never draw it stay as they were before it.
   SeededRandom write_crash_random_;
+  SimNetwork network_;
   Checker checker_;
   SimStats stats_;
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
-  std::priority_queue<Event*, std::vector<Event*>, EventOrder> queue_;
-  int64_t now_us_ = 0;
-  uint64_t next_seq_ = 0;
-  std::map<std::pair<NodeId, NodeId>, bool> blocked_;  // Directed links cut.
-  bool faults_on_ = true;
+  EventQueue<Event> queue_;  // Owns simulated time.
   uint64_t next_read_id_ = 1;
   std::optional<std::pair<Term, LogIndex>> liveness_entry_;
 };

@@ -10,20 +10,9 @@
 #include "common/random.h"
 #include "raft/core/raft.h"
 #include "raft/sim/sim_cluster.h"
+#include "raft/sim/sim_disk.h"
 
 namespace fjord::raft::sim {
-
-// One write to the simulated disk: the persistent parts of a Ready, or a
-// local snapshot taken by the state machine (compact = true).
-struct DiskWrite {
-  std::optional<Snapshot> snapshot;
-  bool compact = false;
-  std::vector<Entry> entries;
-  std::optional<HardState> hard_state;
-};
-
-// Makes `w` durable in `disk` (what Sync does for each unsynced write).
-void ApplyWrite(const DiskWrite& w, PersistedState& disk);
 
 // The simulated state machine's snapshot: its applied index and digest, plus
 // padding so that snapshots span several chunks.

@@ -94,6 +94,15 @@ class RangeAssignor final : public Assignor {
  public:
   const std::string& name() const override { return kRangeAssignor; }
 
+  // Per topic, with k subscribers (member-id order) and n partitions, each
+  // subscriber's quota is n / k, and the first n % k of them to claim it
+  // get one more. Sticky as KIP-848's server-side range assignor: a
+  // subscriber first keeps up to its quota of its previous target's
+  // partitions (lowest first; one more while extra slots remain), then the
+  // partitions left go, ascending, to the subscribers still short. With no
+  // previous target this is the classic contiguous ranges, and subscribers
+  // with equal previous targets on co-partitioned topics keep getting the
+  // same partition numbers on each.
   GroupAssignment Assign(const AssignmentSpec& spec) const override {
     GroupAssignment result;
     for (const AssignmentMember& m : spec.members) result[m.member_id];
@@ -104,14 +113,46 @@ class RangeAssignor final : public Assignor {
       }
       if (subscribers.empty()) continue;
       const int32_t k = static_cast<int32_t>(subscribers.size());
-      const int32_t each = partitions / k;
-      const int32_t extra = partitions % k;
+      const int32_t quota = partitions / k;
+      int32_t extra_slots = partitions % k;
+      std::vector<bool> taken(partitions, false);
+      // Subscribers still short after keeping, and by how many (before any
+      // extra slot).
+      std::vector<std::pair<const AssignmentMember*, int32_t>> short_of;
+      for (const AssignmentMember* m : subscribers) {
+        TopicPartitionSet& out = result[m->member_id];
+        std::vector<int32_t> previous;
+        auto prev = m->current_target.map().find(topic);
+        if (prev != m->current_target.map().end()) {
+          for (int32_t p : prev->second) {
+            if (p < partitions && !taken[p]) previous.push_back(p);
+          }
+        }
+        const int32_t have = static_cast<int32_t>(previous.size());
+        int32_t keep = std::min(have, quota);
+        if (have > quota && extra_slots > 0) {
+          ++keep;
+          --extra_slots;
+        } else {
+          short_of.emplace_back(m, quota - keep);
+        }
+        for (int32_t i = 0; i < keep; ++i) {
+          out.Add(topic, previous[i]);
+          taken[previous[i]] = true;
+        }
+      }
       int32_t next = 0;
-      for (int32_t i = 0; i < k; ++i) {
-        const int32_t take = each + (i < extra ? 1 : 0);
-        for (int32_t p = next; p < next + take; ++p)
-          result[subscribers[i]->member_id].Add(topic, p);
-        next += take;
+      for (auto& [m, missing] : short_of) {
+        if (extra_slots > 0) {
+          ++missing;
+          --extra_slots;
+        }
+        for (; missing > 0 && next < partitions; ++next) {
+          if (taken[next]) continue;
+          result[m->member_id].Add(topic, next);
+          taken[next] = true;
+          --missing;
+        }
       }
     }
     return result;

@@ -7,7 +7,9 @@
 //   of its previous target that it still subscribes to unless balance needs
 //   it elsewhere, so a join or leave moves only what it must.
 // - "range": per topic, the subscribed members in member-id order take
-//   contiguous ranges (co-partitioned topics land together); not sticky.
+//   contiguous ranges (co-partitioned topics land together); sticky as
+//   KIP-848's range assignor: members keep what they had up to their quota,
+//   and only the rest is handed out in ranges.
 #pragma once
 
 #include <map>

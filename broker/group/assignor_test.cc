@@ -137,6 +137,63 @@ TEST(RangeAssignorTest, ContiguousRangesPerTopic) {
   EXPECT_EQ(out["m2"].ToString(), "a:[5,6] b:[2]");
 }
 
+// KIP-848's range assignor is sticky: members keep what they had up to
+// their quota, and only what is left moves.
+TEST(RangeAssignorTest, AJoinMovesOnlyTheNewcomersShare) {
+  const Assignor* a = FindAssignor("range");
+  AssignmentSpec spec = Spec(3, {{"a", 12}, {"b", 12}});
+  GroupAssignment first = a->Assign(spec);
+  EXPECT_EQ(first["m1"].ToString(), "a:[4,5,6,7] b:[4,5,6,7]");
+  Carry(&spec, first);
+  spec.members.push_back({"m3", {"a", "b"}, {}});
+  GroupAssignment second = a->Assign(spec);
+  // 12 over 4 per topic: everyone keeps three, the newcomer gets the rest.
+  EXPECT_EQ(Moved(first, second), 6u);
+  EXPECT_EQ(second["m3"].size(), 6u);
+  for (const char* id : {"m0", "m1", "m2"}) {
+    EXPECT_TRUE(second[id].Minus(first[id]).empty()) << id << " gained a partition";
+    EXPECT_EQ(second[id].size(), 6u) << id;
+  }
+  // Co-partitioned topics stay together: the same numbers of a and b.
+  for (const auto& [id, parts] : second) {
+    EXPECT_EQ(parts.map().at("a"), parts.map().at("b")) << id;
+  }
+  Carry(&spec, second);
+  EXPECT_EQ(Moved(second, a->Assign(spec)), 0u) << "no change, no move";
+}
+
+TEST(RangeAssignorTest, ALeaveMovesOnlyTheLeaversPartitions) {
+  const Assignor* a = FindAssignor("range");
+  AssignmentSpec spec = Spec(4, {{"t", 10}});
+  GroupAssignment first = a->Assign(spec);
+  EXPECT_EQ(first["m0"].ToString(), "t:[0,1,2]");
+  EXPECT_EQ(first["m3"].ToString(), "t:[8,9]");
+  Carry(&spec, first);
+  const TopicPartitionSet gone = first["m1"];
+  spec.members.erase(spec.members.begin() + 1);
+  GroupAssignment second = a->Assign(spec);
+  ExpectCompleteAndBalanced(spec, second);
+  EXPECT_EQ(Moved(first, second), gone.size());
+  for (const char* id : {"m0", "m2", "m3"}) {
+    EXPECT_TRUE(first[id].Minus(second[id]).empty()) << id << " lost a partition";
+  }
+}
+
+TEST(RangeAssignorTest, KeepsNoMoreThanItsQuotaAndDropsWhatIsGone) {
+  const Assignor* a = FindAssignor("range");
+  AssignmentSpec spec;
+  spec.topics = {{"t", 6}};
+  TopicPartitionSet greedy;
+  for (int32_t p : {0, 1, 2, 3, 4, 9}) greedy.Add("t", p);  // 9: no longer exists
+  greedy.Add("gone", 0);
+  spec.members = {{"x", {"t"}, greedy}, {"y", {"t"}, {}}, {"z", {"t"}, {}}};
+  GroupAssignment out = a->Assign(spec);
+  ExpectCompleteAndBalanced(spec, out);
+  EXPECT_EQ(out["x"].ToString(), "t:[0,1]");
+  EXPECT_EQ(out["y"].ToString(), "t:[2,3]");
+  EXPECT_EQ(out["z"].ToString(), "t:[4,5]");
+}
+
 TEST(AssignorTest, UnknownNames) {
   EXPECT_EQ(FindAssignor("sticky"), nullptr);
   EXPECT_EQ(FindAssignor(""), nullptr);

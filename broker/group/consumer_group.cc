@@ -34,6 +34,11 @@ GroupState ConsumerGroup::state() const {
   return GroupState::kStable;
 }
 
+const Member* ConsumerGroup::FindMember(const std::string& member_id) const {
+  auto it = members.find(member_id);
+  return it == members.end() ? nullptr : &it->second;
+}
+
 const Member* ConsumerGroup::FindByInstance(const std::string& instance_id) const {
   for (const auto& [id, m] : members) {
     if (m.instance_id == instance_id) return &m;

@@ -66,6 +66,10 @@ struct Member {
   // What the member may own now, and what it must still give up.
   TopicPartitionSet assigned;
   TopicPartitionSet pending_revocation;
+  // What the member held when it moved from previous_member_epoch to
+  // member_epoch. A heartbeat still at the previous epoch that reports no
+  // owned partitions ("as before") is judged as if it reported these.
+  TopicPartitionSet held_at_previous_epoch;
 
   friend bool operator==(const Member&, const Member&) = default;
 };
@@ -90,7 +94,8 @@ struct ConsumerGroup {
   std::map<TopicPartition, CommittedOffset> offsets;
 
   GroupState state() const;
-  // The member with this group.instance.id, or nullptr.
+  // The member with this id / group.instance.id, or nullptr.
+  const Member* FindMember(const std::string& member_id) const;
   const Member* FindByInstance(const std::string& instance_id) const;
   // Union of the members' subscriptions, sorted.
   std::vector<std::string> SubscribedTopicNames() const;

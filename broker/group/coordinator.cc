@@ -47,6 +47,17 @@ struct GroupCoordinator::Shard {
   absl::Status append_error ABSL_GUARDED_BY(mu);
   // The last offset the persisted state reflects (written or loaded).
   Offset last_written ABSL_GUARDED_BY(mu){-1};
+  // The log's last offset at load (perhaps not committed yet then).
+  Offset loaded_last ABSL_GUARDED_BY(mu){-1};
+  // The last record about each member (group id, member id): the write that
+  // queued it and, once appended, the offset its answer waited for. A
+  // heartbeat that changes nothing waits only for these (see Run). Entries
+  // the high watermark has passed are dropped by the ticker.
+  struct MemberWrite {
+    int64_t seq = 0;
+    Offset offset{-1};
+  };
+  std::map<std::pair<std::string, std::string>, MemberWrite> member_writes ABSL_GUARDED_BY(mu);
 };
 
 namespace {
@@ -64,6 +75,17 @@ v1::ErrorCode CoordinatorError(const absl::Status& s) {
 
 }  // namespace
 
+template <typename Response>
+Response GroupCoordinator::ResponseOrError(std::variant<Response, Failure> result) {
+  if (auto* f = std::get_if<Failure>(&result)) {
+    Response r;
+    r.set_error_code(f->code);
+    r.set_error_message(f->message);
+    return r;
+  }
+  return std::get<Response>(std::move(result));
+}
+
 GroupCoordinator::GroupCoordinator(CoordinatorOptions options, ReplicaManager& replicas,
                                    MetadataCache& metadata, Purgatory& purgatory,
                                    const Clock& clock)
@@ -80,9 +102,10 @@ void GroupCoordinator::Start() {
   absl::MutexLock lock(&mu_);
   if (started_) return;
   started_ = true;
-  ticker_ = std::thread([this] { TickLoop(); });
+  ticker_ = std::thread([this] { RunEvery(options_.tick, &GroupCoordinator::RunOnce); });
   if (options_.lag_interval > absl::ZeroDuration()) {
-    lag_thread_ = std::thread([this] { LagLoop(); });
+    lag_thread_ =
+        std::thread([this] { RunEvery(options_.lag_interval, &GroupCoordinator::RefreshLag); });
   }
 }
 
@@ -148,8 +171,13 @@ absl::StatusOr<Offset> GroupCoordinator::PersistLocked(Shard& shard,
                                                        GroupStateMachine::Records records) {
   int64_t seq = shard.applied_seq;
   if (!records.empty()) {
-    for (GroupRecord& r : records) shard.pending.push_back(std::move(r));
     seq = ++shard.applied_seq;
+    for (GroupRecord& r : records) {
+      if (!r.key.member_id().empty()) {
+        shard.member_writes[{r.key.group_id(), r.key.member_id()}] = {.seq = seq};
+      }
+      shard.pending.push_back(std::move(r));
+    }
   }
   while (shard.persisted_seq < seq) {
     if (!shard.append_error.ok()) return shard.append_error;
@@ -185,8 +213,29 @@ absl::StatusOr<Offset> GroupCoordinator::PersistLocked(Shard& shard,
     }
     shard.last_written = appended->last_offset;
     shard.persisted_seq = upto;
+    for (const GroupRecord& r : batch) {
+      if (r.key.member_id().empty()) continue;
+      auto w = shard.member_writes.find({r.key.group_id(), r.key.member_id()});
+      if (w != shard.member_writes.end() && w->second.seq <= upto) {
+        w->second.offset = appended->last_offset;
+      }
+    }
   }
   return shard.last_written;
+}
+
+absl::StatusOr<Offset> GroupCoordinator::MemberWrittenLocked(Shard& shard,
+                                                             const std::string& group_id,
+                                                             const std::string& member_id) {
+  const std::pair<std::string, std::string> key{group_id, member_id};
+  auto w = shard.member_writes.find(key);
+  if (w != shard.member_writes.end() && w->second.seq > shard.persisted_seq) {
+    // Its last record is still queued or being appended.
+    if (absl::StatusOr<Offset> s = PersistLocked(shard, {}); !s.ok()) return s.status();
+    w = shard.member_writes.find(key);
+  }
+  const Offset written = w == shard.member_writes.end() ? Offset(-1) : w->second.offset;
+  return std::max(shard.loaded_last, written);
 }
 
 absl::Status GroupCoordinator::WaitCommitted(const Shard& shard, Offset offset) {
@@ -218,7 +267,8 @@ template <typename Response>
 std::variant<Response, GroupCoordinator::Failure> GroupCoordinator::Run(
     const std::string& group_id,
     const std::function<Response(GroupStateMachine&, const TopicLookup&,
-                                 GroupStateMachine::Records*)>& op) {
+                                 GroupStateMachine::Records*)>& op,
+    const std::string* member) {
   auto found = ShardFor(group_id);
   if (auto* f = std::get_if<Failure>(&found)) return *f;
   std::shared_ptr<Shard> shard = std::get<std::shared_ptr<Shard>>(std::move(found));
@@ -233,8 +283,14 @@ std::variant<Response, GroupCoordinator::Failure> GroupCoordinator::Run(
     }
     GroupStateMachine::Records records;
     response = op(shard->sm, topics, &records);
-    absl::StatusOr<Offset> persisted = PersistLocked(*shard, std::move(records));
+    // An answer that only reads one member's state (a heartbeat that
+    // changed nothing, as Kafka answers from memory) needs only that
+    // member's records committed, not everyone's writes in flight.
+    absl::StatusOr<Offset> persisted = records.empty() && member != nullptr
+                                           ? MemberWrittenLocked(*shard, group_id, *member)
+                                           : PersistLocked(*shard, std::move(records));
     if (!persisted.ok()) {
+      if (member != nullptr) shard->sm.AnswerLost(group_id, *member);
       return Failure{CoordinatorError(persisted.status()),
                      std::string(persisted.status().message())};
     }
@@ -242,7 +298,13 @@ std::variant<Response, GroupCoordinator::Failure> GroupCoordinator::Run(
   }
   if (wait_for >= Offset(0)) {
     absl::Status s = WaitCommitted(*shard, wait_for);
-    if (!s.ok()) return Failure{CoordinatorError(s), std::string(s.message())};
+    if (!s.ok()) {
+      if (member != nullptr) {
+        absl::MutexLock lock(&shard->mu);
+        shard->sm.AnswerLost(group_id, *member);
+      }
+      return Failure{CoordinatorError(s), std::string(s.message())};
+    }
   }
   return response;
 }
@@ -281,6 +343,7 @@ void GroupCoordinator::Load(const std::shared_ptr<Shard>& shard) {
   }
   shard->sm.OnLoaded(clock_.Monotonic());
   shard->last_written = end - 1;
+  shard->loaded_last = end - 1;
   shard->loaded.store(true);
   spdlog::info("group coordinator: loaded {}-{} at leader epoch {}: {} records, {} groups in {}",
                kOffsetsTopic, shard->partition, shard->epoch.value(), records,
@@ -356,6 +419,11 @@ void GroupCoordinator::RunOnce() {
     GroupStateMachine::Records records;
     shard->sm.Tick(topics, clock_.Monotonic(), clock_.Wall(), &records);
     if (!records.empty()) (void)PersistLocked(*shard, std::move(records));
+    const Offset committed = shard->replica->high_watermark();
+    for (auto w = shard->member_writes.begin(); w != shard->member_writes.end();) {
+      const bool done = w->second.seq <= shard->persisted_seq && w->second.offset < committed;
+      w = done ? shard->member_writes.erase(w) : std::next(w);
+    }
   }
 }
 
@@ -391,14 +459,14 @@ void GroupCoordinator::MaybeCreateTopic() {
   create_error_ = s.ok() ? "" : std::string(s.message());
 }
 
-void GroupCoordinator::TickLoop() {
+void GroupCoordinator::RunEvery(absl::Duration interval, void (GroupCoordinator::*work)()) {
   auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.tick)) return;
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), interval)) return;
     }
-    RunOnce();
+    (this->*work)();
   }
 }
 
@@ -472,16 +540,12 @@ v1::FindCoordinatorResponse GroupCoordinator::FindCoordinator(
 v1::ConsumerGroupHeartbeatResponse GroupCoordinator::Heartbeat(
     const v1::ConsumerGroupHeartbeatRequest& request) {
   auto result = Run<v1::ConsumerGroupHeartbeatResponse>(
-      request.group_id(), [&](GroupStateMachine& sm, const TopicLookup& topics, auto* out) {
+      request.group_id(),
+      [&](GroupStateMachine& sm, const TopicLookup& topics, auto* out) {
         return sm.Heartbeat(request, topics, clock_.Monotonic(), out);
-      });
-  if (auto* f = std::get_if<Failure>(&result)) {
-    v1::ConsumerGroupHeartbeatResponse r;
-    r.set_error_code(f->code);
-    r.set_error_message(f->message);
-    r.set_member_epoch(-1);
-    return r;
-  }
+      },
+      &request.member_id());
+  if (auto* f = std::get_if<Failure>(&result)) return HeartbeatError(f->code, f->message);
   return std::get<v1::ConsumerGroupHeartbeatResponse>(std::move(result));
 }
 
@@ -490,22 +554,8 @@ v1::OffsetCommitResponse GroupCoordinator::OffsetCommit(const v1::OffsetCommitRe
       request.group_id(), [&](GroupStateMachine& sm, const TopicLookup& topics, auto* out) {
         return sm.OffsetCommit(request, topics, clock_.Wall(), out);
       });
-  if (auto* f = std::get_if<Failure>(&result)) {
-    v1::OffsetCommitResponse r;
-    r.set_error_code(f->code);
-    r.set_error_message(f->message);
-    for (const auto& t : request.topics()) {
-      auto* rt = r.add_topics();
-      rt->set_name(t.name());
-      for (const auto& p : t.partitions()) {
-        auto* rp = rt->add_partitions();
-        rp->set_partition(p.partition());
-        rp->set_error_code(f->code);
-        rp->set_error_message(f->message);
-      }
-    }
-    return r;
-  }
+  if (auto* f = std::get_if<Failure>(&result))
+    return OffsetCommitError(request, f->code, f->message);
   return std::get<v1::OffsetCommitResponse>(std::move(result));
 }
 
@@ -513,13 +563,7 @@ v1::OffsetFetchResponse GroupCoordinator::OffsetFetch(const v1::OffsetFetchReque
   auto result = Run<v1::OffsetFetchResponse>(
       request.group_id(),
       [&](GroupStateMachine& sm, const TopicLookup&, auto*) { return sm.OffsetFetch(request); });
-  if (auto* f = std::get_if<Failure>(&result)) {
-    v1::OffsetFetchResponse r;
-    r.set_error_code(f->code);
-    r.set_error_message(f->message);
-    return r;
-  }
-  return std::get<v1::OffsetFetchResponse>(std::move(result));
+  return ResponseOrError(std::move(result));
 }
 
 v1::OffsetDeleteResponse GroupCoordinator::OffsetDelete(const v1::OffsetDeleteRequest& request) {
@@ -527,13 +571,7 @@ v1::OffsetDeleteResponse GroupCoordinator::OffsetDelete(const v1::OffsetDeleteRe
       request.group_id(), [&](GroupStateMachine& sm, const TopicLookup&, auto* out) {
         return sm.OffsetDelete(request, out);
       });
-  if (auto* f = std::get_if<Failure>(&result)) {
-    v1::OffsetDeleteResponse r;
-    r.set_error_code(f->code);
-    r.set_error_message(f->message);
-    return r;
-  }
-  return std::get<v1::OffsetDeleteResponse>(std::move(result));
+  return ResponseOrError(std::move(result));
 }
 
 v1::ListGroupsResponse GroupCoordinator::ListGroups(const v1::ListGroupsRequest& request) {
@@ -566,14 +604,9 @@ v1::ConsumerGroupDescribeResponse GroupCoordinator::Describe(
     using Described = v1::ConsumerGroupDescribeResponse::DescribedGroup;
     auto result = Run<Described>(
         gid, [&](GroupStateMachine& sm, const TopicLookup&, auto*) { return sm.Describe(gid); });
-    if (auto* f = std::get_if<Failure>(&result)) {
-      Described* d = response.add_groups();
-      d->set_group_id(gid);
-      d->set_error_code(f->code);
-      d->set_error_message(f->message);
-    } else {
-      *response.add_groups() = std::get<Described>(std::move(result));
-    }
+    Described* d = response.add_groups();
+    *d = ResponseOrError(std::move(result));
+    d->set_group_id(gid);
   }
   return response;
 }
@@ -585,14 +618,9 @@ v1::DeleteGroupsResponse GroupCoordinator::DeleteGroups(const v1::DeleteGroupsRe
     auto result = Run<Result>(gid, [&](GroupStateMachine& sm, const TopicLookup&, auto* out) {
       return sm.DeleteGroup(gid, out);
     });
-    if (auto* f = std::get_if<Failure>(&result)) {
-      Result* r = response.add_results();
-      r->set_group_id(gid);
-      r->set_error_code(f->code);
-      r->set_error_message(f->message);
-    } else {
-      *response.add_results() = std::get<Result>(std::move(result));
-    }
+    Result* r = response.add_results();
+    *r = ResponseOrError(std::move(result));
+    r->set_group_id(gid);
   }
   return response;
 }
@@ -684,17 +712,6 @@ void GroupCoordinator::RefreshLag() {
 std::vector<LagEntry> GroupCoordinator::LagSnapshot() const {
   absl::MutexLock lock(&lag_mu_);
   return lag_;
-}
-
-void GroupCoordinator::LagLoop() {
-  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.lag_interval)) return;
-    }
-    RefreshLag();
-  }
 }
 
 }  // namespace fjord::group

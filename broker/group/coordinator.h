@@ -24,8 +24,11 @@
 // caller then waits in the purgatory until the high watermark passes the
 // last record persisted at or after its own (also for requests that wrote
 // nothing, so no answer reveals uncommitted state), at most
-// offsets.commit.timeout.ms. A failed append leaves the state machine ahead
-// of the log, so the shard is dropped and reloaded.
+// offsets.commit.timeout.ms. A heartbeat that changed nothing reveals only
+// its member's state, so it waits only for that member's last record (as
+// Kafka answers such heartbeats from memory): other members' and groups'
+// writes in flight do not delay it. A failed append leaves the state
+// machine ahead of the log, so the shard is dropped and reloaded.
 //
 // Threads: gRPC handler threads call the request methods; one ticker thread
 // follows leadership, loads shards, runs the state machines' timers and
@@ -129,12 +132,19 @@ class GroupCoordinator {
   };
   // Runs `op` on the group's shard, persists its records and waits for them
   // to commit. Returns the failure instead when the shard is not available
-  // or the write failed.
+  // or the write failed. For a heartbeat, `member` is the member answered:
+  // when `op` wrote nothing, only that member's records must commit first;
+  // when the answer is replaced by a failure, the member's next answer
+  // carries its assignment again.
   template <typename Response>
   std::variant<Response, Failure> Run(
       const std::string& group_id,
       const std::function<Response(GroupStateMachine&, const TopicLookup&,
-                                   GroupStateMachine::Records*)>& op);
+                                   GroupStateMachine::Records*)>& op,
+      const std::string* member = nullptr);
+  // The response, or an empty one carrying the failure's error.
+  template <typename Response>
+  static Response ResponseOrError(std::variant<Response, Failure> result);
   // The shard coordinating `group_id`, or the error to answer.
   std::variant<std::shared_ptr<Shard>, Failure> ShardFor(const std::string& group_id);
   // With the shard's lock held (released while appending): queues the
@@ -143,13 +153,18 @@ class GroupCoordinator {
   // must pass before the operation may be answered. An append error breaks
   // the shard (see the class comment).
   absl::StatusOr<Offset> PersistLocked(Shard& shard, GroupStateMachine::Records records);
+  // With the shard's lock held: the offset the high watermark must pass
+  // before an answer may reveal the member's state (its last record, and
+  // whatever the log held at load), once its last record is appended.
+  absl::StatusOr<Offset> MemberWrittenLocked(Shard& shard, const std::string& group_id,
+                                             const std::string& member_id);
   // Waits until the high watermark passes `offset`.
   absl::Status WaitCommitted(const Shard& shard, Offset offset);
   void Load(const std::shared_ptr<Shard>& shard);
   void SyncShards();
   void MaybeCreateTopic();
-  void TickLoop();
-  void LagLoop();
+  // A thread's loop: `work` every `interval` until Shutdown.
+  void RunEvery(absl::Duration interval, void (GroupCoordinator::*work)());
   TopicLookup Topics() const;
   std::shared_ptr<v1::BrokerService::Stub> StubFor(BrokerId broker,
                                                    const controller::MetadataImage& image);

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "broker/group/coordinator_partition.h"
+#include "broker/group/test_requests.h"
 #include "broker/test_cluster.h"
 #include "broker/test_util.h"
 #include "common/grpc_runtime.h"
@@ -77,7 +78,8 @@ bool WaitFor(const std::function<bool()>& done, absl::Duration limit = absl::Sec
 
 class CoordinatorTest : public ::testing::Test {
  protected:
-  void Start(int brokers, int16_t rf = 3) {
+  void Start(int brokers, int16_t rf = 3,
+             absl::Duration commit_timeout = absl::Milliseconds(5000)) {
     KeepGrpcInitialized();
     broker::BrokerServerOptions o;
     o.group.offsets_topic_num_partitions = kOffsetsPartitions;
@@ -86,6 +88,7 @@ class CoordinatorTest : public ::testing::Test {
     o.group.tick = absl::Milliseconds(20);
     o.group.lag_interval = absl::ZeroDuration();  // Tests refresh it by hand.
     o.group.group.session_timeout = absl::Seconds(30);
+    o.group.commit_timeout = commit_timeout;
     cluster_ = std::make_unique<TestCluster>(brokers, o);
     creator_.set_cluster(cluster_.get(), brokers);
   }
@@ -137,30 +140,13 @@ class CoordinatorTest : public ::testing::Test {
   }
   v1::ConsumerGroupHeartbeatResponse Join(int32_t broker, const std::string& group,
                                           const std::string& topic) {
-    v1::ConsumerGroupHeartbeatRequest req;
-    req.set_group_id(group);
-    req.set_member_epoch(0);
-    req.set_has_subscription(true);
-    req.add_subscribed_topic_names(topic);
-    req.set_rebalance_timeout_ms(30000);
-    req.set_has_owned(true);
-    req.set_client_id("test");
-    return Heartbeat(broker, req);
+    return Heartbeat(broker, testing::JoinRequest(group, {topic}));
   }
   v1::OffsetCommitResponse Commit(int32_t broker, const std::string& group,
                                   const std::string& member, int32_t epoch,
                                   const std::string& topic, int32_t p, int64_t offset) {
-    v1::OffsetCommitRequest req;
-    req.set_group_id(group);
-    req.set_member_id(member);
-    req.set_member_epoch(epoch);
-    auto* t = req.add_topics();
-    t->set_name(topic);
-    auto* rp = t->add_partitions();
-    rp->set_partition(p);
-    rp->set_committed_offset(offset);
-    rp->set_committed_leader_epoch(-1);
-    rp->set_metadata("m");
+    const v1::OffsetCommitRequest req =
+        testing::CommitRequest(group, member, epoch, topic, p, offset, "m");
     auto stub = Stub(broker);
     grpc::ClientContext ctx;
     v1::OffsetCommitResponse resp;
@@ -358,6 +344,72 @@ TEST_F(CoordinatorTest, ConcurrentCommitsToOneGroupAllPersistInOrder) {
   cluster_->ElectLeader(kOffsetsTopic, p, next, isr);
   EXPECT_EQ(FindCoordinator("g"), next);
   expect_last(next);
+}
+
+// Kafka answers a heartbeat that changes nothing from memory; only state
+// changes are records that must commit first. Here the offsets partition's
+// followers are down, so nothing new commits (acks=all, and the ISR keeps
+// them for replica.lag.time.max.ms).
+TEST_F(CoordinatorTest, AHeartbeatThatChangesNothingDoesNotWaitForOtherWrites) {
+  Start(3, 3, /*commit_timeout=*/absl::Seconds(3));
+  cluster_->CreateTopic("t", {{1, 2, 3}, {2, 3, 1}});
+  const int32_t c = FindCoordinator("g");
+  ASSERT_GT(c, 0);
+  v1::ConsumerGroupHeartbeatResponse a = Join(c, "g", "t");
+  ASSERT_EQ(a.error_code(), v1::NONE) << a.error_message();
+  const int32_t p = CoordinatorPartition("g", kOffsetsPartitions);
+  std::shared_ptr<broker::Replica> log =
+      cluster_->broker(c).replicas().Get(kOffsetsTopic, PartitionId(p));
+  ASSERT_NE(log, nullptr);
+  std::vector<int32_t> followers;
+  for (BrokerId b : cluster_->partition(kOffsetsTopic, p).replicas) {
+    if (b.value() != c) followers.push_back(b.value());
+  }
+  ASSERT_EQ(followers.size(), 2u);
+  ASSERT_TRUE(WaitFor([&] { return log->high_watermark() >= log->log_end_offset(); }))
+      << "the join's records never committed";
+  for (int32_t f : followers) cluster_->StopBroker(f);
+
+  // A commit is appended and waits for the followers.
+  const Offset end = log->log_end_offset();
+  std::atomic<bool> commit_answered{false};
+  std::thread committer([&] {
+    Commit(c, "g", a.member_id(), 1, "t", 0, 5);
+    commit_answered = true;
+  });
+  ASSERT_TRUE(WaitFor([&] { return log->log_end_offset() > end; })) << "the commit never appended";
+
+  v1::ConsumerGroupHeartbeatRequest beat;
+  beat.set_group_id("g");
+  beat.set_member_id(a.member_id());
+  beat.set_member_epoch(1);
+  auto call = [&](const v1::ConsumerGroupHeartbeatRequest& req) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    v1::ConsumerGroupHeartbeatResponse r;
+    EXPECT_TRUE(Stub(c)->ConsumerGroupHeartbeat(&ctx, req, &r).ok());
+    return r;
+  };
+  v1::ConsumerGroupHeartbeatResponse same = call(beat);
+  EXPECT_FALSE(commit_answered.load()) << "the heartbeat waited for the commit";
+  EXPECT_EQ(same.error_code(), v1::NONE) << same.error_message();
+  EXPECT_EQ(same.member_epoch(), 1);
+
+  // A state change still waits for its records: B's join is not answered
+  // while they cannot commit.
+  EXPECT_EQ(call(testing::JoinRequest("g", {"t"})).error_code(), v1::COORDINATOR_NOT_AVAILABLE);
+  // A is now asked to revoke (a change: not answered either), and after
+  // that even its heartbeat that changes nothing waits for A's own records.
+  EXPECT_EQ(call(beat).error_code(), v1::COORDINATOR_NOT_AVAILABLE);
+  EXPECT_EQ(call(beat).error_code(), v1::COORDINATOR_NOT_AVAILABLE);
+  committer.join();
+
+  for (int32_t f : followers) cluster_->StartBroker(f);
+  v1::ConsumerGroupHeartbeatResponse later = Heartbeat(c, beat);
+  EXPECT_EQ(later.error_code(), v1::NONE) << later.error_message();
+  EXPECT_EQ(later.member_epoch(), 1);
+  ASSERT_TRUE(later.has_assignment());
+  EXPECT_EQ(later.assigned_topic_partitions(0).partitions_size(), 1) << "revoking one of two";
 }
 
 TEST_F(CoordinatorTest, ServiceErrorCodes) {

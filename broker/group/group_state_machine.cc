@@ -13,14 +13,6 @@ namespace {
 
 using HeartbeatResponse = v1::ConsumerGroupHeartbeatResponse;
 
-HeartbeatResponse HeartbeatError(v1::ErrorCode code, std::string message) {
-  HeartbeatResponse r;
-  r.set_error_code(code);
-  r.set_error_message(std::move(message));
-  r.set_member_epoch(-1);
-  return r;
-}
-
 std::vector<std::string> SortedUnique(const google::protobuf::RepeatedPtrField<std::string>& in) {
   std::vector<std::string> out(in.begin(), in.end());
   std::sort(out.begin(), out.end());
@@ -43,7 +35,47 @@ void ToValue(const TopicPartitionSet& s,
 
 int64_t ToMillis(absl::Time t) { return absl::ToUnixMillis(t); }
 
+// The assignor most members ask for (ties by name), else uniform.
+std::string GroupAssignor(const ConsumerGroup& g) {
+  std::map<std::string, int> votes;
+  for (const auto& [id, m] : g.members) {
+    if (!m.server_assignor.empty()) ++votes[m.server_assignor];
+  }
+  std::string name = kUniformAssignor;
+  int best = 0;
+  for (const auto& [candidate, n] : votes) {
+    if (n > best) best = n, name = candidate;
+  }
+  return name;
+}
+
 }  // namespace
+
+HeartbeatResponse HeartbeatError(v1::ErrorCode code, std::string message) {
+  HeartbeatResponse r;
+  r.set_error_code(code);
+  r.set_error_message(std::move(message));
+  r.set_member_epoch(-1);
+  return r;
+}
+
+v1::OffsetCommitResponse OffsetCommitError(const v1::OffsetCommitRequest& req, v1::ErrorCode code,
+                                           const std::string& message) {
+  v1::OffsetCommitResponse resp;
+  resp.set_error_code(code);
+  resp.set_error_message(message);
+  for (const auto& t : req.topics()) {
+    auto* rt = resp.add_topics();
+    rt->set_name(t.name());
+    for (const auto& p : t.partitions()) {
+      auto* rp = rt->add_partitions();
+      rp->set_partition(p.partition());
+      rp->set_error_code(code);
+      rp->set_error_message(message);
+    }
+  }
+  return resp;
+}
 
 GroupStateMachine::GroupStateMachine(GroupConfig config, Random& random)
     : config_(config), random_(random) {}
@@ -51,6 +83,22 @@ GroupStateMachine::GroupStateMachine(GroupConfig config, Random& random)
 const ConsumerGroup* GroupStateMachine::group(const std::string& id) const {
   auto it = groups_.find(id);
   return it == groups_.end() ? nullptr : &it->second;
+}
+
+template <typename Response>
+const ConsumerGroup* GroupStateMachine::GroupOrError(const std::string& gid,
+                                                     Response* response) const {
+  if (gid.empty()) {
+    response->set_error_code(v1::INVALID_GROUP_ID);
+    response->set_error_message("group_id is empty");
+    return nullptr;
+  }
+  const ConsumerGroup* g = group(gid);
+  if (g == nullptr) {
+    response->set_error_code(v1::GROUP_ID_NOT_FOUND);
+    response->set_error_message(absl::StrCat("group ", gid, " does not exist"));
+  }
+  return g;
 }
 
 ConsumerGroup* GroupStateMachine::mutable_group(const std::string& id) {
@@ -98,6 +146,7 @@ void GroupStateMachine::WriteCurrentAssignment(const ConsumerGroup& g, const Mem
   v.set_state(static_cast<int32_t>(m.state));
   ToValue(m.assigned, v.mutable_assigned());
   ToValue(m.pending_revocation, v.mutable_pending_revocation());
+  ToValue(m.held_at_previous_epoch, v.mutable_held_at_previous_epoch());
   Emit(MakeRecord(GroupRecordKey::CURRENT_ASSIGNMENT, g.group_id, m.member_id, &v), out);
 }
 
@@ -205,6 +254,7 @@ absl::Status GroupStateMachine::Replay(const GroupRecord& record) {
             m->second.pending_revocation = {};
             m->second.member_epoch = 0;
             m->second.previous_member_epoch = 0;
+            m->second.held_at_previous_epoch = {};
             m->second.state = MemberState::kStable;
           }
         }
@@ -219,11 +269,19 @@ absl::Status GroupStateMachine::Replay(const GroupRecord& record) {
       m.state = static_cast<MemberState>(v.state());
       m.assigned = FromValue(v.assigned());
       m.pending_revocation = FromValue(v.pending_revocation());
+      m.held_at_previous_epoch = FromValue(v.held_at_previous_epoch());
       return absl::OkStatus();
     }
     default:
       return absl::DataLossError(absl::StrCat("group ", gid, ": unknown record type ", k.type()));
   }
+}
+
+void GroupStateMachine::AnswerLost(const std::string& group_id, const std::string& member_id) {
+  auto g = timers_.find(group_id);
+  if (g == timers_.end()) return;
+  auto t = g->second.find(member_id);
+  if (t != g->second.end()) t->second.assignment_sent = false;
 }
 
 void GroupStateMachine::OnLoaded(absl::Duration now) {
@@ -262,17 +320,8 @@ void GroupStateMachine::MaybeBumpEpoch(const std::string& group_id, const TopicL
   }
   Emit(MakeRecord(GroupRecordKey::GROUP_METADATA, group_id, "", &meta), out);
 
-  // The assignor most members ask for (ties by name), else uniform.
   const ConsumerGroup& group = groups_.at(group_id);
-  std::map<std::string, int> votes;
-  for (const auto& [id, m] : group.members) {
-    if (!m.server_assignor.empty()) ++votes[m.server_assignor];
-  }
-  std::string assignor_name = kUniformAssignor;
-  int best = 0;
-  for (const auto& [name, n] : votes) {
-    if (n > best) best = n, assignor_name = name;
-  }
+  const std::string assignor_name = GroupAssignor(group);
   const Assignor* assignor = FindAssignor(assignor_name);
   FJORD_CHECK(assignor != nullptr) << assignor_name;
 
@@ -344,11 +393,12 @@ void GroupStateMachine::Reconcile(const std::string& group_id, const std::string
       }
       const TopicPartitionSet wanted = target.Minus(m.assigned);
       const TopicPartitionSet free = wanted.Minus(held);
-      m.assigned = m.assigned.Union(free);
       if (m.member_epoch != epoch) {
         m.previous_member_epoch = m.member_epoch;
+        m.held_at_previous_epoch = m.assigned;
         m.member_epoch = epoch;
       }
+      m.assigned = m.assigned.Union(free);
       m.state =
           wanted.Minus(free).empty() ? MemberState::kStable : MemberState::kUnreleasedPartitions;
     }
@@ -471,8 +521,13 @@ HeartbeatResponse GroupStateMachine::Heartbeat(const v1::ConsumerGroupHeartbeatR
                                          " (fenced or expired): rejoin with epoch 0"));
     }
     const Member& m = g->members.at(member_id);
+    // KIP-848: one epoch behind (the answer that moved the member on was
+    // lost or is still on its way) is accepted if what the member owns is
+    // part of its assignment. A request without owned partitions means "as
+    // last reported": at most what it held when it left that epoch.
+    const TopicPartitionSet& claimed = owned.has_value() ? *owned : m.held_at_previous_epoch;
     const bool lost_response = m.member_epoch >= 0 && epoch == m.previous_member_epoch &&
-                               owned.has_value() && owned->Minus(m.assigned).empty();
+                               claimed.Minus(m.assigned).empty();
     if (epoch != m.member_epoch && !lost_response) {
       return HeartbeatError(v1::FENCED_MEMBER_EPOCH,
                             absl::StrCat("member epoch ", epoch, " but the coordinator has ",
@@ -526,7 +581,10 @@ HeartbeatResponse GroupStateMachine::Heartbeat(const v1::ConsumerGroupHeartbeatR
   r.set_member_epoch(after.member_epoch);
   r.set_heartbeat_interval_ms(
       static_cast<int32_t>(absl::ToInt64Milliseconds(config_.heartbeat_interval)));
-  if (joining || !tm.assignment_sent || (owned.has_value() && *owned != after.assigned)) {
+  // A member that was behind gets its assignment again: the answer that
+  // carried it may be the one that was lost.
+  if (joining || !tm.assignment_sent || epoch != after.member_epoch ||
+      (owned.has_value() && *owned != after.assigned)) {
     r.set_has_assignment(true);
     after.assigned.ToProto(r.mutable_assigned_topic_partitions());
     tm.assignment_sent = true;
@@ -539,22 +597,8 @@ HeartbeatResponse GroupStateMachine::Heartbeat(const v1::ConsumerGroupHeartbeatR
 v1::OffsetCommitResponse GroupStateMachine::OffsetCommit(const v1::OffsetCommitRequest& req,
                                                          const TopicLookup& topics, absl::Time wall,
                                                          Records* out) {
-  v1::OffsetCommitResponse resp;
   auto fail_all = [&](v1::ErrorCode code, const std::string& message) {
-    resp.Clear();
-    resp.set_error_code(code);
-    resp.set_error_message(message);
-    for (const auto& t : req.topics()) {
-      auto* rt = resp.add_topics();
-      rt->set_name(t.name());
-      for (const auto& p : t.partitions()) {
-        auto* rp = rt->add_partitions();
-        rp->set_partition(p.partition());
-        rp->set_error_code(code);
-        rp->set_error_message(message);
-      }
-    }
-    return resp;
+    return OffsetCommitError(req, code, message);
   };
   const std::string& gid = req.group_id();
   if (gid.empty()) return fail_all(v1::INVALID_GROUP_ID, "group_id is empty");
@@ -566,11 +610,7 @@ v1::OffsetCommitResponse GroupStateMachine::OffsetCommit(const v1::OffsetCommitR
                                    " members: offsets can be reset only while it is empty"));
     }
   } else {
-    const Member* m = nullptr;
-    if (g != nullptr) {
-      auto it = g->members.find(req.member_id());
-      if (it != g->members.end()) m = &it->second;
-    }
+    const Member* m = g == nullptr ? nullptr : g->FindMember(req.member_id());
     if (m == nullptr) {
       return fail_all(v1::UNKNOWN_MEMBER_ID,
                       absl::StrCat("member ", req.member_id(), " is not in group ", gid));
@@ -585,6 +625,7 @@ v1::OffsetCommitResponse GroupStateMachine::OffsetCommit(const v1::OffsetCommitR
                                    m->member_epoch, ": commit rejected"));
     }
   }
+  v1::OffsetCommitResponse resp;
   for (const auto& t : req.topics()) {
     auto* rt = resp.add_topics();
     rt->set_name(t.name());
@@ -630,11 +671,7 @@ v1::OffsetFetchResponse GroupStateMachine::OffsetFetch(const v1::OffsetFetchRequ
   }
   const ConsumerGroup* g = group(gid);
   if (!req.member_id().empty()) {
-    const Member* m = nullptr;
-    if (g != nullptr) {
-      auto it = g->members.find(req.member_id());
-      if (it != g->members.end()) m = &it->second;
-    }
+    const Member* m = g == nullptr ? nullptr : g->FindMember(req.member_id());
     if (m == nullptr) {
       resp.set_error_code(v1::UNKNOWN_MEMBER_ID);
       resp.set_error_message(absl::StrCat("member ", req.member_id(), " is not in group ", gid));
@@ -685,17 +722,8 @@ v1::OffsetDeleteResponse GroupStateMachine::OffsetDelete(const v1::OffsetDeleteR
                                                          Records* out) {
   v1::OffsetDeleteResponse resp;
   const std::string& gid = req.group_id();
-  if (gid.empty()) {
-    resp.set_error_code(v1::INVALID_GROUP_ID);
-    resp.set_error_message("group_id is empty");
-    return resp;
-  }
-  const ConsumerGroup* g = group(gid);
-  if (g == nullptr) {
-    resp.set_error_code(v1::GROUP_ID_NOT_FOUND);
-    resp.set_error_message(absl::StrCat("group ", gid, " does not exist"));
-    return resp;
-  }
+  const ConsumerGroup* g = GroupOrError(gid, &resp);
+  if (g == nullptr) return resp;
   const std::vector<std::string> subscribed = g->SubscribedTopicNames();
   std::vector<std::string> refused;
   for (const auto& t : req.topics()) {
@@ -729,17 +757,8 @@ v1::DeleteGroupsResponse::Result GroupStateMachine::DeleteGroup(const std::strin
                                                                 Records* out) {
   v1::DeleteGroupsResponse::Result r;
   r.set_group_id(gid);
-  if (gid.empty()) {
-    r.set_error_code(v1::INVALID_GROUP_ID);
-    r.set_error_message("group_id is empty");
-    return r;
-  }
-  const ConsumerGroup* g = group(gid);
-  if (g == nullptr) {
-    r.set_error_code(v1::GROUP_ID_NOT_FOUND);
-    r.set_error_message(absl::StrCat("group ", gid, " does not exist"));
-    return r;
-  }
+  const ConsumerGroup* g = GroupOrError(gid, &r);
+  if (g == nullptr) return r;
   if (!g->members.empty()) {
     r.set_error_code(v1::NON_EMPTY_GROUP);
     r.set_error_message(absl::StrCat("group ", gid, " has ", g->members.size(), " members"));
@@ -764,31 +783,15 @@ v1::ConsumerGroupDescribeResponse::DescribedGroup GroupStateMachine::Describe(
     const std::string& gid) const {
   v1::ConsumerGroupDescribeResponse::DescribedGroup d;
   d.set_group_id(gid);
-  const ConsumerGroup* g = group(gid);
-  if (gid.empty()) {
-    d.set_error_code(v1::INVALID_GROUP_ID);
-    d.set_error_message("group_id is empty");
-    return d;
-  }
+  const ConsumerGroup* g = GroupOrError(gid, &d);
   if (g == nullptr) {
-    d.set_error_code(v1::GROUP_ID_NOT_FOUND);
-    d.set_error_message(absl::StrCat("group ", gid, " does not exist"));
-    d.set_group_state(GroupStateName(GroupState::kDead));
+    if (!gid.empty()) d.set_group_state(GroupStateName(GroupState::kDead));
     return d;
   }
   d.set_group_state(GroupStateName(g->state()));
   d.set_group_epoch(g->group_epoch);
   d.set_assignment_epoch(g->assignment_epoch);
-  std::map<std::string, int> votes;
-  for (const auto& [id, m] : g->members) {
-    if (!m.server_assignor.empty()) ++votes[m.server_assignor];
-  }
-  std::string assignor = kUniformAssignor;
-  int best = 0;
-  for (const auto& [name, n] : votes) {
-    if (n > best) best = n, assignor = name;
-  }
-  d.set_assignor_name(assignor);
+  d.set_assignor_name(GroupAssignor(*g));
   for (const auto& [id, m] : g->members) {
     auto* dm = d.add_members();
     dm->set_member_id(id);

@@ -20,10 +20,11 @@
 //
 // KIP-848 rules implemented here:
 // - Join (epoch 0), heartbeat (current epoch; the previous epoch is also
-//   accepted when the member's owned partitions are a subset of its
-//   assignment: a lost response), leave (-1), static leave (-2: partitions
-//   stay reserved for the session timeout; a member with the same instance
-//   id takes them over with no rebalance).
+//   accepted when the member's owned partitions, reported or as last
+//   reported, are a subset of its assignment: a lost or late response, so
+//   the answer carries the assignment again), leave (-1), static leave (-2:
+//   partitions stay reserved for the session timeout; a member with the
+//   same instance id takes them over with no rebalance).
 // - A join, leave, fencing, subscription change or partition-count change of
 //   a subscribed topic bumps the group epoch, and the target assignment is
 //   recomputed at once (the assignor most members ask for; uniform default).
@@ -77,6 +78,13 @@ struct GroupConfig {
 // Partition count of an existing topic, or nullopt (a view of the metadata).
 using TopicLookup = std::function<std::optional<int32_t>(const std::string& topic)>;
 
+// Error answers in each RPC's shape (the state machine's, and the
+// coordinator's when it cannot run a request).
+v1::ConsumerGroupHeartbeatResponse HeartbeatError(v1::ErrorCode code, std::string message);
+// Every partition of the request gets the error too.
+v1::OffsetCommitResponse OffsetCommitError(const v1::OffsetCommitRequest& request,
+                                           v1::ErrorCode code, const std::string& message);
+
 class GroupStateMachine {
  public:
   using Records = std::vector<GroupRecord>;
@@ -101,6 +109,11 @@ class GroupStateMachine {
   // groups older than offsets.retention.minutes, deleting groups left with
   // nothing.
   void Tick(const TopicLookup& topics, absl::Duration now, absl::Time wall, Records* out);
+
+  // The answer to the member's last heartbeat never reached it (the
+  // coordinator answered with an error instead): its next answer carries
+  // its assignment again.
+  void AnswerLost(const std::string& group_id, const std::string& member_id);
 
   // Applies one record (the only mutation of persisted state). Errors only
   // for malformed records.
@@ -139,6 +152,10 @@ class GroupStateMachine {
   // Moves the member's current assignment toward its target.
   void Reconcile(const std::string& group_id, const std::string& member_id,
                  const std::optional<TopicPartitionSet>& owned, absl::Duration now, Records* out);
+  // The group an administrative request names, or nullptr after setting
+  // `response`'s error (INVALID_GROUP_ID, GROUP_ID_NOT_FOUND).
+  template <typename Response>
+  const ConsumerGroup* GroupOrError(const std::string& group_id, Response* response) const;
   std::string NewMemberId();
   MemberTimers& timers(const std::string& group_id, const std::string& member_id) {
     return timers_[group_id][member_id];

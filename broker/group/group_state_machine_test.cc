@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "broker/group/test_requests.h"
 #include "common/random.h"
 #include "gtest/gtest.h"
 
@@ -40,16 +41,9 @@ class Harness {
   HeartbeatResponse Join(const std::string& group, std::vector<std::string> topics,
                          std::optional<std::string> instance = std::nullopt,
                          const std::string& assignor = "") {
-    HeartbeatRequest req;
-    req.set_group_id(group);
-    req.set_member_epoch(0);
-    req.set_has_subscription(true);
-    for (auto& t : topics) req.add_subscribed_topic_names(t);
+    HeartbeatRequest req = testing::JoinRequest(group, topics);
     if (instance) req.set_instance_id(*instance);
-    req.set_rebalance_timeout_ms(30000);
     req.set_server_assignor(assignor);
-    req.set_has_owned(true);
-    req.set_client_id("client");
     return Heartbeat(req);
   }
   // A heartbeat at `epoch`; `owned` (if given) is reported.
@@ -78,17 +72,8 @@ class Harness {
   v1::OffsetCommitResponse Commit(const std::string& group, const std::string& member,
                                   int32_t epoch, const std::string& topic, int32_t p,
                                   int64_t offset, std::string metadata = "") {
-    v1::OffsetCommitRequest req;
-    req.set_group_id(group);
-    req.set_member_id(member);
-    req.set_member_epoch(epoch);
-    auto* t = req.add_topics();
-    t->set_name(topic);
-    auto* rp = t->add_partitions();
-    rp->set_partition(p);
-    rp->set_committed_offset(offset);
-    rp->set_committed_leader_epoch(-1);
-    rp->set_metadata(std::move(metadata));
+    const v1::OffsetCommitRequest req =
+        testing::CommitRequest(group, member, epoch, topic, p, offset, std::move(metadata));
     GroupStateMachine::Records out;
     v1::OffsetCommitResponse r = sm_.OffsetCommit(req, topics(), wall(), &out);
     Record(out);
@@ -286,6 +271,60 @@ TEST(GroupStateMachineTest, WrongEpochIsFencedAndLostResponseIsTolerated) {
   // Claiming partitions it does not have at the old epoch is fenced.
   EXPECT_EQ(h.Beat("g", a.member_id(), 1, Assigned(a)).error_code(), v1::FENCED_MEMBER_EPOCH);
   (void)b;
+}
+
+// The Fjord client, like Kafka's, leaves owned partitions out of a
+// heartbeat when they have not changed. A heartbeat that raced an epoch bump
+// (its answer was lost or arrived after the retry left) comes back at the
+// previous epoch without them, and is judged on what the member held then.
+TEST(GroupStateMachineTest, PreviousEpochWithoutOwnedPartitionsIsJudgedOnWhatItHeld) {
+  Harness h;
+  h.SetTopic("t", 2);
+  HeartbeatResponse a = h.Join("g", {"t"});
+  ASSERT_EQ(Assigned(a).ToString(), "t:[0,1]");
+  h.SetTopic("t", 4);
+  h.Advance(absl::Milliseconds(100));  // Group epoch 2: two more partitions for A.
+  HeartbeatResponse moved = h.Beat("g", a.member_id(), 1);
+  ASSERT_EQ(moved.member_epoch(), 2);
+  ASSERT_EQ(Assigned(moved).ToString(), "t:[0,1,2,3]");
+  // That answer is lost: A asks again at epoch 1, owned partitions unchanged.
+  HeartbeatResponse retry = h.Beat("g", a.member_id(), 1);
+  ASSERT_EQ(retry.error_code(), v1::NONE) << retry.error_message();
+  EXPECT_EQ(retry.member_epoch(), 2);
+  ASSERT_TRUE(retry.has_assignment()) << "the lost answer's assignment is sent again";
+  EXPECT_EQ(Assigned(retry).ToString(), "t:[0,1,2,3]");
+  EXPECT_EQ(h.Beat("g", a.member_id(), 2).error_code(), v1::NONE);
+
+  // A partition A held at epoch 1 is taken away at epoch 2 (A moves to
+  // topic u only): a claim "as before" at epoch 1 would include it, so it
+  // is fenced like an explicit claim would be.
+  h.SetTopic("u", 1);
+  HeartbeatRequest resubscribe;
+  resubscribe.set_group_id("g");
+  resubscribe.set_member_id(a.member_id());
+  resubscribe.set_member_epoch(2);
+  resubscribe.set_has_subscription(true);
+  resubscribe.add_subscribed_topic_names("u");
+  HeartbeatResponse revoking = h.Heartbeat(resubscribe);
+  ASSERT_EQ(revoking.error_code(), v1::NONE);
+  ASSERT_EQ(h.member("g", a.member_id()).state, MemberState::kUnrevokedPartitions);
+  EXPECT_EQ(h.Beat("g", a.member_id(), 1).error_code(), v1::FENCED_MEMBER_EPOCH);
+}
+
+TEST(GroupStateMachineTest, AnAnswerLostToACoordinatorErrorIsSentAgain) {
+  Harness h;
+  h.SetTopic("t", 2);
+  HeartbeatResponse a = h.Join("g", {"t"});
+  h.Join("g", {"t"});
+  // The answer asking A to revoke is replaced by an error (its records did
+  // not commit in time): A never sees it.
+  ASSERT_TRUE(h.Beat("g", a.member_id(), 1).has_assignment());
+  EXPECT_FALSE(h.Beat("g", a.member_id(), 1).has_assignment()) << "sent once";
+  h.sm().AnswerLost("g", a.member_id());
+  HeartbeatResponse again = h.Beat("g", a.member_id(), 1);
+  ASSERT_TRUE(again.has_assignment());
+  EXPECT_EQ(Assigned(again).size(), 1u);
+  h.sm().AnswerLost("g", "nobody");  // Unknown members are ignored.
 }
 
 TEST(GroupStateMachineTest, StaticMemberRestartKeepsItsAssignmentWithoutRebalance) {

@@ -158,12 +158,26 @@ void RaftNode::TrackProposal(absl::StatusOr<LogIndex> index, AppendedCallback ap
   p.stages.started = now;
 }
 
-void RaftNode::StampStages(const std::vector<Entry>& entries, absl::Time ProposalStages::*stage) {
+void RaftNode::StampCommitted(const std::vector<Entry>& entries) {
   if (!options_.on_proposal_stages || entries.empty()) return;
   const absl::Time now = absl::Now();
   for (const Entry& e : entries) {
     auto it = proposals_.find(e.index);
-    if (it != proposals_.end()) it->second.stages.*stage = now;
+    if (it != proposals_.end()) it->second.stages.committed = now;
+  }
+}
+
+void RaftNode::StampSent(const std::vector<Message>& messages) {
+  if (!options_.on_proposal_stages) return;
+  const absl::Time now = absl::Now();
+  for (const Message& m : messages) {
+    if (m.type != MessageType::kAppend) continue;
+    for (const Entry& e : m.entries) {
+      auto it = proposals_.find(e.index);
+      if (it != proposals_.end() && it->second.stages.sent == absl::InfinitePast()) {
+        it->second.stages.sent = now;
+      }
+    }
   }
 }
 
@@ -262,7 +276,7 @@ void RaftNode::HandleReady() {
   while (raft_->HasReady()) {
     Ready rd = raft_->GetReady();
     DropSupersededAcks(rd.messages);
-    StampStages(rd.committed_entries, &ProposalStages::committed);
+    StampCommitted(rd.committed_entries);
     if (options_.async_storage_writes && rd.may_send_before_persist && !rd.snapshot) {
       HandleReadyAsync(std::move(rd));
       continue;
@@ -271,9 +285,9 @@ void RaftNode::HandleReady() {
     // entries committed by acknowledgements of earlier Readies are applied
     // at once: neither waits for this Ready's fsync (see Ready in types.h).
     if (rd.may_send_before_persist && !rd.messages.empty()) {
+      StampSent(rd.messages);
       transport_->Send(std::move(rd.messages));
       rd.messages.clear();
-      StampStages(rd.entries, &ProposalStages::sent);
     }
     // Anything else waits for the sync: a follower's or candidate's
     // promises (votes, acknowledgements) rest on this Ready's write and on
@@ -283,6 +297,7 @@ void RaftNode::HandleReady() {
     Apply(rd, /*with_snapshot=*/false, LogIndex(0), stable_before);
     absl::Status s = storage_->SaveReady(rd);
     FJORD_CHECK(s.ok()) << "raft node " << options_.id << " cannot persist: " << s;
+    StampSent(rd.messages);
     if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
     Apply(rd, /*with_snapshot=*/true, stable_before,
           LogIndex(std::numeric_limits<uint64_t>::max()));
@@ -295,8 +310,8 @@ void RaftNode::HandleReadyAsync(Ready rd) {
   // The appends travel while the entries sync (parallel write). Committed
   // entries are applied at once: a majority holds them durably, whether or
   // not our own copy has reached the disk yet.
+  StampSent(rd.messages);
   if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
-  StampStages(rd.entries, &ProposalStages::sent);
   Apply(rd, /*with_snapshot=*/false, LogIndex(0), LogIndex(std::numeric_limits<uint64_t>::max()));
   raft_->AdvanceAsync(rd);
   if (!rd.entries.empty() || rd.hard_state) {

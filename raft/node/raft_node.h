@@ -57,13 +57,14 @@
 
 namespace fjord::raft {
 
-// When a proposal passed each stage on the leader (for benchmarks).
+// When a proposal passed each stage on the leader (for benchmarks);
+// InfinitePast for a stage not seen (a lone voter sends nothing).
 struct ProposalStages {
-  absl::Time proposed;   // Propose was called.
-  absl::Time started;    // The node thread took it from the inbox and appended it.
-  absl::Time sent;       // Its appends were handed to the transport.
-  absl::Time committed;  // The node thread saw it committed (in a Ready).
-  absl::Time done;       // Its callback was about to run.
+  absl::Time proposed = absl::InfinitePast();   // Propose was called.
+  absl::Time started = absl::InfinitePast();    // The node thread appended it.
+  absl::Time sent = absl::InfinitePast();       // The first append carrying it left.
+  absl::Time committed = absl::InfinitePast();  // The node thread saw it committed.
+  absl::Time done = absl::InfinitePast();       // Its callback was about to run.
 };
 
 struct NodeOptions {
@@ -185,8 +186,10 @@ class RaftNode {
   // Registers a proposal the core accepted (or answers `done` with its error).
   void TrackProposal(absl::StatusOr<LogIndex> index, AppendedCallback appended, IndexCallback done,
                      absl::Time proposed);
-  // on_proposal_stages: stamps `stage` of the pending proposals of `entries`.
-  void StampStages(const std::vector<Entry>& entries, absl::Time ProposalStages::*stage);
+  // on_proposal_stages: stamps the pending proposals of `entries` as
+  // committed, and those first carried by an append of `messages` as sent.
+  void StampCommitted(const std::vector<Entry>& entries);
+  void StampSent(const std::vector<Message>& messages);
   void Shutdown();
   // Node thread: the PeerProgress copy that progress() returns.
   std::vector<PeerProgress> CollectProgress(absl::Time now);

@@ -40,7 +40,20 @@ Replica::TopicSettings TopicSettingsFrom(const controller::MetadataImage& image,
 
 }  // namespace
 
+bool ImageApplier::CaughtUp(const controller::MetadataImage& image) {
+  if (caught_up_ || broker_epoch_ == nullptr) return true;
+  const BrokerEpoch epoch = broker_epoch_();
+  const controller::BrokerRegistration* self = image.broker(replicas_.options().local);
+  caught_up_ = epoch >= BrokerEpoch(0) && self != nullptr && self->epoch == epoch;
+  if (caught_up_) {
+    spdlog::info("caught up with the metadata at offset {} (broker epoch {})",
+                 image.offset().value(), epoch.value());
+  }
+  return caught_up_;
+}
+
 absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
+  if (!CaughtUp(image)) return absl::OkStatus();
   const BrokerId local = replicas_.options().local;
   absl::Status first_error;
   std::set<std::pair<controller::Uuid, int32_t>> assigned;
@@ -112,8 +125,6 @@ absl::Status ImageApplier::Apply(const controller::MetadataImage& image) {
 absl::Status ImageApplier::MaybeSweep(const controller::MetadataImage& image,
                                       const std::set<std::string>& assigned_dirs) {
   if (swept_ || broker_epoch_ == nullptr) return absl::OkStatus();
-  const BrokerEpoch epoch = broker_epoch_();
-  if (epoch < BrokerEpoch(0) || image.offset() < Offset(epoch.value())) return absl::OkStatus();
   absl::StatusOr<std::vector<std::string>> deleted =
       replicas_.DeleteStrayDirectories(assigned_dirs);
   if (!deleted.ok()) {

@@ -6,15 +6,21 @@
 // files. Removals come first, so a topic deleted and created again under the
 // same name (the same directory) starts from an empty log.
 //
+// Initial catch-up (Kafka's broker waits for it before publishing metadata
+// to its replica manager): with a `broker_epoch`, images are ignored until
+// one holds this run's own registration (that epoch). An older image, e.g.
+// the one a restarted broker rebuilds before the controller has fenced its
+// previous incarnation, can name it leader at an epoch it already led: it
+// would append at offsets its followers hold with other records.
+//
 // Startup sweep: directories of replicas a previous run hosted but the
 // metadata no longer assigns here (a topic deleted while this broker was
-// down) are never opened, so nothing above deletes them. Once the broker has
-// caught up with the metadata (the first image at or past the offset of its
-// own registration, the broker epoch: the controller's rule for unfencing),
-// every partition directory the image does not assign here is deleted, with
-// any `*.deleting` left by a crash (ReplicaManager::DeleteStrayDirectories).
-// Never earlier: an image older than this run's registration may predate
-// the creation of a topic whose directory is on disk.
+// down) are never opened, so nothing above deletes them. At the first
+// caught-up image every partition directory it does not assign here is
+// deleted, with any `*.deleting` left by a crash
+// (ReplicaManager::DeleteStrayDirectories). Never earlier: an image older
+// than this run's registration may predate the creation of a topic whose
+// directory is on disk.
 //
 // Threading: Apply() is called by one thread (the metadata follower, or a
 // test); it is not reentrant.
@@ -45,7 +51,7 @@ class ImageApplier {
  public:
   // `listener_name` names the inter-broker listener followers connect to.
   // `broker_epoch` returns this run's registration epoch (-1 before
-  // registering); without it there is no startup sweep.
+  // registering); without it every image applies and there is no sweep.
   ImageApplier(ReplicaManager& replicas, FollowerRegistry& followers, std::string listener_name,
                std::function<BrokerEpoch()> broker_epoch = nullptr)
       : replicas_(replicas),
@@ -58,7 +64,9 @@ class ImageApplier {
   absl::Status Apply(const controller::MetadataImage& image);
 
  private:
-  // The startup sweep, once `image` shows the broker caught up.
+  // True from the first image that holds this run's registration on.
+  bool CaughtUp(const controller::MetadataImage& image);
+  // The startup sweep, at the first caught-up image.
   absl::Status MaybeSweep(const controller::MetadataImage& image,
                           const std::set<std::string>& assigned_dirs);
 
@@ -66,6 +74,7 @@ class ImageApplier {
   FollowerRegistry& followers_;
   const std::string listener_name_;
   const std::function<BrokerEpoch()> broker_epoch_;
+  bool caught_up_ = false;
   bool swept_ = false;
 };
 

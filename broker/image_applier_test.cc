@@ -150,18 +150,20 @@ TEST_F(StartupSweepTest, DeletesStrayDirectoriesOnceCaughtUpWithTheMetadata) {
   ReplicaManager replicas(fs_, clock_, {.local = BrokerId(1), .log_dir = dir_}, sender_);
   ImageApplier applier(replicas, followers_, "PLAINTEXT", [&epoch] { return epoch; });
 
-  // Not registered yet, then registered but shown an image older than the
-  // registration: no sweep (the image may predate a topic on disk).
+  // Not registered yet, then registered but shown an image from before the
+  // registration (it holds the previous run's, epoch 1): nothing applies, no
+  // sweep (the image may predate a topic on disk, or name this broker leader
+  // at an epoch it led before it restarted).
   std::vector<v1::MetadataRecordBatch> early(log_.begin(), log_.begin() + 2);
   ASSERT_TRUE(applier.Apply(*ReplayAll(early)).ok());
-  epoch = BrokerEpoch(5);
+  epoch = BrokerEpoch(4);
   ASSERT_TRUE(applier.Apply(*ReplayAll(early)).ok());
+  EXPECT_EQ(replicas.Get("kept", PartitionId(0)), nullptr) << "acted on an image before catch-up";
   EXPECT_TRUE(Exists("gone-0"));
   EXPECT_TRUE(Exists("gone-1.deleting"));
 
-  // Caught up: the image reaches the registration's offset.
+  // Caught up: the image holds this run's registration (epoch 4).
   controller::ImagePtr image = ReplayAll(log_);
-  epoch = BrokerEpoch(image->offset().value());
   ASSERT_TRUE(applier.Apply(*image).ok());
   EXPECT_FALSE(Exists("gone-0")) << "deleted topic's directory remains";
   EXPECT_FALSE(Exists("gone-1.deleting")) << "a crashed deletion remains";

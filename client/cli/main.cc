@@ -7,9 +7,13 @@
 
 #include "client/cli/command.h"
 #include "client/cli/global_options.h"
+#include "common/logging.h"
 
 int main(int argc, char** argv) {
   using fjord::cli::Command;
+  // The SDK's log lines (retries, reconnects) go to standard error at warn
+  // and above, so standard output carries only records and results.
+  (void)fjord::InitLogging({.node = "fjord", .level = "warn"});
   fjord::cli::GlobalOptions global;
   fjord::cli::Commands commands;
   CLI::App app("fjord: produce, consume, inspect and benchmark a Fjord cluster", "fjord");

@@ -97,10 +97,13 @@ grpc::Status BrokerServiceImpl::ProduceStream(
     if (!ready.empty()) {
       for (size_t i = 0; i < ready.size() && !broken; ++i) {
         Entry& e = *ready[i];
-        // Cork all but the last ready response: one flush for the lot.
-        grpc::WriteOptions options;
-        if (i + 1 < ready.size()) options.set_buffer_hint();
-        if (!stream->Write(e.response, options)) broken = true;
+        // One flushed write per response. No buffer_hint for all but the
+        // last: on gRPC 1.51 a synchronous Write with that hint can block
+        // until something else flushes the connection, and this thread is
+        // the only writer, so it hung until the client's request.timeout.ms
+        // (30 s) broke the stream and the producer retried batches already
+        // appended (grpc/grpc#12975).
+        if (!stream->Write(e.response)) broken = true;
         if (options_.observer != nullptr) {
           options_.observer->OnRequest(Rpc::kProduce, absl::Now() - e.read_at, e.records_in,
                                        e.bytes_in);

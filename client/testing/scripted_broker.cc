@@ -198,6 +198,15 @@ grpc::Status ScriptedBroker::ProduceStream(
   while (!broken) {
     v1::ProduceRequest request;
     {
+      // Held requests stay queued (unanswered, unappended) until Release(),
+      // so a break right after it finds every one of them still in flight.
+      absl::MutexLock lock(&mu_);
+      auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !hold_; };
+      while (!mu_.AwaitWithTimeout(absl::Condition(&released), absl::Milliseconds(50))) {
+        if (context->IsCancelled()) break;
+      }
+    }
+    {
       absl::MutexLock lock(&mu);
       auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return !queue.empty() || !reading; };
       while (!mu.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(50))) {

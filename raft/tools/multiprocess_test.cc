@@ -4,11 +4,8 @@
 // ticks), and after the old leader restarts every entry acknowledged as
 // committed is present, in the same order, on all three nodes. Every wait is
 // bounded and fails with a message saying what did not happen.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/cluster/test_env.h"
 
 namespace {
 
@@ -31,22 +29,6 @@ constexpr int kTickMs = 50;
 constexpr int kElectionTicks = 10;
 constexpr absl::Duration kElectionTimeoutMax = absl::Milliseconds(2 * kElectionTicks * kTickMs);
 constexpr absl::Duration kWaitMax = absl::Seconds(30);
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return -1;
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 struct Status {
   bool ok = false;
@@ -85,7 +67,7 @@ class MultiProcessTest : public ::testing::Test {
     std::filesystem::create_directories(root_);
     std::vector<std::string> peers;
     for (int id = 1; id <= 3; ++id) {
-      const int port = FreePort();
+      const int port = fjord::testing::FreeLoopbackPort();
       ASSERT_GT(port, 0) << "no free port";
       peers.push_back(absl::StrCat(id, "@127.0.0.1:", port));
     }

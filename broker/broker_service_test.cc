@@ -75,6 +75,22 @@ std::vector<int64_t> BaseOffsets(const std::string& records) {
   return out;
 }
 
+// acks=1 and acks=0 are answered once the leader has written the batch; the
+// high watermark follows the group-commit fsync. Fetches until the first
+// partition's high watermark reaches `hw`, for up to 20 s.
+v1::FetchResponse FetchOnceHighWatermarkReaches(v1::BrokerService::Stub& stub,
+                                                const v1::FetchRequest& req, int64_t hw) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (true) {
+    v1::FetchResponse f = Fetch(stub, req);
+    if (f.responses_size() != 1 || f.responses(0).partitions_size() != 1 ||
+        f.responses(0).partitions(0).high_watermark() >= hw || absl::Now() > deadline) {
+      return f;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 TEST(BrokerServiceTest, ProduceAssignsOffsetsAndFetchReturnsTheStoredBytes) {
   TestCluster cluster(1);
   cluster.CreateTopic("orders", {{1}});
@@ -89,11 +105,11 @@ TEST(BrokerServiceTest, ProduceAssignsOffsetsAndFetchReturnsTheStoredBytes) {
   EXPECT_EQ(r.error_code(), v1::NONE);
   EXPECT_EQ(r.base_offset(), -1) << "acks=0 reports no offset";
 
-  v1::FetchResponse f = Fetch(*stub, FetchReq("orders", 0, 0));
+  v1::FetchResponse f = FetchOnceHighWatermarkReaches(*stub, FetchReq("orders", 0, 0), 8);
   ASSERT_EQ(f.responses_size(), 1);
   const auto& pd = f.responses(0).partitions(0);
   EXPECT_EQ(pd.error_code(), v1::NONE);
-  EXPECT_EQ(pd.high_watermark(), 8);
+  EXPECT_EQ(pd.high_watermark(), 8) << "the high watermark did not reach 8 within 20 s";
   EXPECT_EQ(BaseOffsets(pd.records()), (std::vector<int64_t>{0, 2, 4, 6, 7}));
   // The stored bytes are the produced bytes with offsets and epoch stamped.
   std::string expected = batches;
@@ -139,7 +155,7 @@ TEST(BrokerServiceTest, BadRequestsGetTheirKafkaErrorsAndTheBrokerKeepsServing) 
   bad.set_max_bytes(0);
   EXPECT_EQ(Fetch(*stub, bad).error_code(), v1::INVALID_FETCH_SIZE);
   // Still serving after all of that.
-  f = Fetch(*stub, FetchReq("t", 0, 0));
+  f = FetchOnceHighWatermarkReaches(*stub, FetchReq("t", 0, 0), 2);
   EXPECT_EQ(BaseOffsets(f.responses(0).partitions(0).records()), (std::vector<int64_t>{0, 1}));
 }
 

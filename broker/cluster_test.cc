@@ -219,14 +219,7 @@ class ClusterTest : public ::testing::Test {
     out.set_error_code(v1::LEADER_NOT_AVAILABLE);
     auto p = Describe(topic);
     if (!p || brokers_[p->leader_id()] <= 0) return out;
-    v1::ProduceRequest req;
-    req.set_acks(acks);
-    req.set_timeout_ms(5000);
-    auto* td = req.add_topic_data();
-    td->set_topic(topic);
-    auto* pd = td->add_partition_data();
-    pd->set_partition(0);
-    pd->set_records(std::move(records));
+    const v1::ProduceRequest req = testing::ProduceRequestFor(topic, std::move(records), acks);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::ProduceResponse resp;

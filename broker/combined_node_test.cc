@@ -35,6 +35,7 @@ namespace {
 
 using ::fjord::testing::FreeLoopbackPort;
 using ::fjord::testing::Runfile;
+using testing::ProduceRequestFor;
 
 constexpr absl::Duration kWaitMax = absl::Seconds(60);
 // SIGTERM to exit: controlled shutdown, then the controller. Generous for a
@@ -59,19 +60,6 @@ constexpr int kRecordsPerBatch = 10;
 
 std::chrono::system_clock::time_point In(absl::Duration d) {
   return absl::ToChronoTime(absl::Now() + d);
-}
-
-// A Produce of `records` to partition 0 of `topic`.
-v1::ProduceRequest ProduceRequestFor(const std::string& topic, std::string records, int acks) {
-  v1::ProduceRequest req;
-  req.set_acks(acks);
-  req.set_timeout_ms(5000);
-  auto* td = req.add_topic_data();
-  td->set_topic(topic);
-  auto* pd = td->add_partition_data();
-  pd->set_partition(0);
-  pd->set_records(std::move(records));
-  return req;
 }
 
 // A consumer's Fetch of partition 0 of `topic` from `offset`, without waiting.

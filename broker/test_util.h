@@ -8,6 +8,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "broker/alter_partition_sender.h"
+#include "proto/fjord/v1/broker.pb.h"
 #include "storage/test_util.h"
 
 namespace fjord::broker::testing {
@@ -61,6 +62,20 @@ inline std::string MakeBatches(int n, int records_each, const std::string& tag =
     out += MakeBatch(records_each, 1'700'000'000'000 + i, tag + std::to_string(i), value_size);
   }
   return out;
+}
+
+// A Produce of `records` to partition 0 of `topic`.
+inline v1::ProduceRequest ProduceRequestFor(const std::string& topic, std::string records,
+                                            int acks) {
+  v1::ProduceRequest req;
+  req.set_acks(acks);
+  req.set_timeout_ms(5000);
+  auto* td = req.add_topic_data();
+  td->set_topic(topic);
+  auto* pd = td->add_partition_data();
+  pd->set_partition(0);
+  pd->set_records(std::move(records));
+  return req;
 }
 
 }  // namespace fjord::broker::testing

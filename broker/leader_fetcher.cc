@@ -1,5 +1,6 @@
 #include "broker/leader_fetcher.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -9,6 +10,17 @@
 #include "storage/record_batch.h"
 
 namespace fjord::broker {
+namespace {
+
+// Where our log and the leader's part, given that the leader's epoch
+// `epoch` (the largest it has <= our last one) ends at `leader_end`: the
+// smaller of that and the end of our own largest epoch <= `epoch`.
+Offset DivergencePoint(const Replica& r, LeaderEpoch epoch, Offset leader_end) {
+  const auto [local_epoch, local_end] = r.log().EndOffsetForEpoch(epoch);
+  return local_epoch == kNoLeaderEpoch ? leader_end : std::min(leader_end, local_end);
+}
+
+}  // namespace
 
 LeaderFetcher::LeaderFetcher(const FetcherOptions& options,
                              std::function<BrokerEpoch()> broker_epoch, std::string address)
@@ -160,24 +172,28 @@ void LeaderFetcher::Handle(const v1::ReplicaFetchPartitionData& data, v1::Replic
     case v1::NONE:
       break;
     case v1::OFFSET_OUT_OF_RANGE: {
+      // Kafka's handleOutOfRangeError. Below the leader's log start (its
+      // retention deleted what we need next): start over there. Past the
+      // leader's log end (the epoch check could not tell: our log holds no
+      // epoch, or an unclean election gave the leader a shorter log): cut
+      // back to its log end, even below our high watermark. Otherwise the
+      // leader's log grew into range since it answered: just ask again.
       const Offset leader_start(data.log_start_offset());
-      const Offset leader_hw(data.high_watermark());
-      // Below the leader's log start (its retention deleted what we need
-      // next): start over there, as Kafka does. Otherwise our log runs past
-      // the leader's (an unclean history): cut back to the leader's high
-      // watermark (Replica::TruncateTo never goes below ours).
-      absl::StatusOr<Offset> end = r->log_end_offset() < leader_start
-                                       ? r->TruncateFullyAndStartAt(leader_start)
-                                       : r->TruncateTo(leader_hw);
+      const Offset leader_end =
+          data.has_log_end_offset() ? Offset(data.log_end_offset()) : Offset(data.high_watermark());
+      const Offset ours = r->log_end_offset();
+      absl::StatusOr<Offset> end = ours;
+      if (ours < leader_start) {
+        end = r->TruncateFullyAndStartAt(leader_start);
+      } else if (ours > leader_end) {
+        spdlog::warn("{}: log end {} is past the leader's log end {}: truncating to it", name,
+                     ours.value(), leader_end.value());
+        end = r->TruncateUnclean(leader_end);
+      } else {
+        *retry = true;
+      }
       if (!end.ok()) {
         spdlog::error("{}: truncation failed: {}", name, end.status().ToString());
-        return;
-      }
-      if (*end > leader_hw) {
-        // Our own high watermark is above the leader's log end: not a
-        // history this replica can rejoin. Stop fetching; stay out of ISR.
-        spdlog::error("{}: log end {} above the leader's high watermark {}; not fetching", name,
-                      end->value(), leader_hw.value());
         return;
       }
       FillCredit(*r, next->add_partitions());
@@ -197,12 +213,21 @@ void LeaderFetcher::Handle(const v1::ReplicaFetchPartitionData& data, v1::Replic
   if (data.has_diverging_epoch()) {
     // No epoch in common because the leader's retention deleted every
     // epoch we know of (kNoLeaderEpoch, ending at its log start): start
-    // over at its log start, as for OFFSET_OUT_OF_RANGE.
-    absl::StatusOr<Offset> end =
-        r->log_end_offset() < Offset(data.log_start_offset())
-            ? r->TruncateFullyAndStartAt(Offset(data.log_start_offset()))
-            : r->TruncateOnDivergence(LeaderEpoch(data.diverging_epoch().epoch()),
-                                      Offset(data.diverging_epoch().end_offset()));
+    // over at its log start, as for OFFSET_OUT_OF_RANGE. Otherwise truncate
+    // where the histories part (Kafka's OffsetsForLeaderEpoch rule); that
+    // is below our high watermark only after an unclean leader election,
+    // and stopping at the HW there would ask the same question forever.
+    const LeaderEpoch epoch(data.diverging_epoch().epoch());
+    const Offset leader_end(data.diverging_epoch().end_offset());
+    absl::StatusOr<Offset> end;
+    if (r->log_end_offset() < Offset(data.log_start_offset())) {
+      end = r->TruncateFullyAndStartAt(Offset(data.log_start_offset()));
+    } else if (const Offset point = DivergencePoint(*r, epoch, leader_end);
+               point < r->high_watermark()) {
+      end = r->TruncateUnclean(point);
+    } else {
+      end = r->TruncateOnDivergence(epoch, leader_end);
+    }
     if (!end.ok()) {
       spdlog::error("{}: truncation failed: {}", name, end.status().ToString());
       return;

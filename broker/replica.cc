@@ -485,12 +485,22 @@ absl::StatusOr<Offset> Replica::AppendFromLeader(std::string_view batches, Offse
 }
 
 void Replica::UpdateHighWatermarkFromLeader(Offset leader_hw) {
-  const Offset hw = std::min(leader_hw, log_->log_end_offset());
-  if (hw > log_->high_watermark()) {
+  {
+    absl::ReaderMutexLock role_lock(&role_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      if (role_ != Role::kFollower) return;  // A leader's HW never moves back.
+    }
+    const Offset hw = std::min(leader_hw, log_->log_end_offset());
+    const Offset current = log_->high_watermark();
+    if (hw == current) return;
     absl::Status s = log_->SetHighWatermark(hw);
-    FJORD_CHECK(s.ok()) << s;
-    Changed();
+    // Lowering (a new leader's HW may lag ours) can race with retention
+    // moving the log start up to our current HW: the HW then stays.
+    FJORD_CHECK(s.ok() || hw < current) << s;
+    if (!s.ok()) return;
   }
+  Changed();
 }
 
 absl::StatusOr<Offset> Replica::TruncateOnDivergence(LeaderEpoch epoch, Offset end_offset) {
@@ -529,6 +539,34 @@ absl::StatusOr<Offset> Replica::TruncateFullyAndStartAt(Offset leader_log_start)
   }
   Changed();  // The high watermark moved up with the log start.
   return leader_log_start;
+}
+
+absl::StatusOr<Offset> Replica::TruncateUnclean(Offset offset) {
+  {
+    absl::WriterMutexLock role_lock(&role_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      if (role_ != Role::kFollower) {
+        return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
+      }
+    }
+    const Offset end = log_->log_end_offset();
+    if (offset >= end) return end;
+    const Offset hw = log_->high_watermark();
+    if (offset < hw) {
+      spdlog::warn(
+          "{}-{}: truncating from {} to {}, below the high watermark {}: the leader's log ends "
+          "or diverges there (unclean leader election)",
+          topic_, partition_.value(), end.value(), offset.value(), hw.value());
+    }
+    if (offset < log_->log_start_offset()) {
+      RETURN_IF_ERROR(log_->TruncateFullyAndStartAt(offset).status());
+    } else {
+      RETURN_IF_ERROR(log_->TruncateTo(offset).status());
+    }
+  }
+  Changed();  // The high watermark may have moved down with the log end.
+  return log_->log_end_offset();
 }
 
 Replica::Role Replica::role() const {

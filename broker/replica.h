@@ -25,7 +25,8 @@
 //   in flight at a time, and the ISR changes only when the controller's answer
 //   (or a newer image) says so.
 // Follower duties: append what the leader sends, adopt min(leader HW, LEO),
-// truncate at a divergence found with leader epochs, never below the HW.
+// truncate at a divergence found with leader epochs, never below the HW
+// except after an unclean leader election (TruncateUnclean).
 //
 // Threading: all methods are thread-safe. Two locks, each with one purpose:
 // `role_mu_` is held shared by leader appends and exclusively by role changes
@@ -149,7 +150,8 @@ class Replica : public std::enable_shared_from_this<Replica> {
   // --- Follower ---
   // Appends batches fetched from the leader and adopts min(leader_hw, LEO).
   absl::StatusOr<Offset> AppendFromLeader(std::string_view batches, Offset leader_hw);
-  // Adopts a new HW from the leader without data.
+  // Adopts min(leader_hw, LEO) as the HW, lowering it if it was higher: a
+  // follower never reports a HW above its leader's (as Kafka's follower).
   void UpdateHighWatermarkFromLeader(Offset leader_hw);
   // The leader said our log diverges: its epoch `epoch` ends at `end_offset`.
   // Truncates to min(end_offset, our end of that epoch), never below the HW.
@@ -161,6 +163,13 @@ class Replica : public std::enable_shared_from_this<Replica> {
   // `leader_log_start` (Kafka's truncateFullyAndStartAt). A no-op when the
   // log end is not below it.
   absl::StatusOr<Offset> TruncateFullyAndStartAt(Offset leader_log_start);
+  // After an unclean leader election the leader's log ends, or departs from
+  // ours, below this follower's HW: truncates to `offset` anyway (a warning
+  // when below the HW; the HW follows the new log end), or restarts the log
+  // at `offset` when it lies below the log start, as Kafka's
+  // ReplicaFetcherThread.truncate does. The records cut were never
+  // committed in the leader's history.
+  absl::StatusOr<Offset> TruncateUnclean(Offset offset);
 
   // --- Observers ---
   const controller::Uuid& topic_id() const { return topic_id_; }

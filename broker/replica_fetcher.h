@@ -5,10 +5,14 @@
 // A LeaderFetcher's thread opens the stream (reopening with backoff if it
 // breaks), sends one credit per partition, and for each answer: appends the
 // records (AppendFromLeader; under the default flush policy they are fsynced
-// before the next credit reports them as flushed), adopts the high watermark,
-// truncates on a divergence or OFFSET_OUT_OF_RANGE (below the leader's log
-// start it restarts its log there, Kafka's truncateFullyAndStartAt), and
-// sends the next credit with its new log end and flushed offsets.
+// before the next credit reports them as flushed), adopts the high watermark
+// (never above the leader's), truncates on a divergence or
+// OFFSET_OUT_OF_RANGE (Kafka's rules: where the leader epochs part; below
+// the leader's log start it restarts its log there, truncateFullyAndStartAt;
+// past the leader's log end it cuts back to it; after an unclean election
+// that goes below its own high watermark, with a warning), and sends the
+// next credit with its new log end and flushed offsets. It never stops
+// fetching a partition on a leader's answer (only on its own disk failure).
 // Follow()/Unfollow() from the image applier add or drop partitions on the
 // open stream.
 //

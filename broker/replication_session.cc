@@ -173,11 +173,13 @@ bool ReplicationSession::Answer(const Credit& credit, int64_t* remaining,
       out->mutable_diverging_epoch()->set_epoch(epoch.value());
       out->mutable_diverging_epoch()->set_end_offset(epoch == kNoLeaderEpoch ? log_start.value()
                                                                              : end.value());
+      out->set_log_end_offset(log_end.value());
       return true;
     }
   }
   if (fetch < log_start || fetch > log_end) {
     out->set_error_code(v1::OFFSET_OUT_OF_RANGE);
+    out->set_log_end_offset(log_end.value());
     return true;
   }
   if (fetch<log_end&& * remaining> 0) {

@@ -218,5 +218,100 @@ TEST(ReplicationTest, FollowerBelowTheLeadersLogStartRestartsAtItAfterADivergenc
   FollowerBelowTheLeadersLogStartRestartsThere(/*new_leader_epoch=*/true);
 }
 
+// Every stored byte of `r`'s log from `from` to `end`.
+std::string ReadRange(const Replica& r, Offset from, Offset end) {
+  std::string out;
+  Offset next = from;
+  while (next < end) {
+    absl::StatusOr<std::string> bytes = r.log().Read(next, 1 << 20, end);
+    EXPECT_TRUE(bytes.ok()) << bytes.status();
+    if (!bytes.ok() || bytes->empty()) break;
+    storage::BatchIterator it(*bytes);
+    while (it.Next()) next = it.header().next_offset();
+    out += *bytes;
+  }
+  return out;
+}
+
+// Broker 1 leads alone (broker 2 stopped) and commits offsets 3-7, so its
+// high watermark is 8; then broker 2, which holds only 0-2, is elected
+// uncleanly and appends offset 3 at epoch 1. Broker 1 returns as its
+// follower with a high watermark (8) above the new leader's log end (4);
+// epochs say the logs part at 3. It must truncate to 3, below its high
+// watermark, and fetch on (before, it stopped at its high watermark and
+// asked the same question forever).
+TEST(ReplicationTest, FollowerAboveTheLeadersLogEndTruncatesBelowItsHwAfterAnUncleanElection) {
+  BrokerServerOptions options;
+  options.replica.replica_lag_time_max = absl::Milliseconds(300);
+  options.isr_check_interval = absl::Milliseconds(20);
+  TestCluster cluster(2, options);
+  cluster.CreateTopic("t", {{1, 2}});
+  ASSERT_EQ(Produce(*cluster.Stub(1), "t", MakeBatches(3, 1, "both"), -1), v1::NONE);
+  WaitFor([&] { return ReplicaOf(cluster, 2, "t")->log_end_offset() == Offset(3); },
+          "broker 2 to hold offsets 0-2");
+  cluster.StopBroker(2);
+  WaitFor([&] { return Isr(cluster, "t").size() == 1; }, "broker 2 to leave the ISR");
+  ASSERT_EQ(Produce(*cluster.Stub(1), "t", MakeBatches(5, 1, "only-on-1"), -1), v1::NONE);
+  ASSERT_EQ(ReplicaOf(cluster, 1, "t")->high_watermark(), Offset(8));
+  cluster.StopBroker(1);
+
+  cluster.StartBroker(2);
+  cluster.ElectLeader("t", 0, 2, {2});  // Unclean: broker 2 lacks 3-7.
+  ASSERT_EQ(Produce(*cluster.Stub(2), "t", MakeBatches(1, 1, "epoch-1"), 1), v1::NONE);
+  auto leader = ReplicaOf(cluster, 2, "t");
+  ASSERT_EQ(leader->log_end_offset(), Offset(4));
+
+  cluster.StartBroker(1);
+  auto follower = ReplicaOf(cluster, 1, "t");
+  WaitFor(
+      [&] {
+        return follower->log_end_offset() == Offset(4) &&
+               follower->high_watermark() == leader->high_watermark();
+      },
+      "broker 1 to truncate to 3 (below its high watermark 8) and copy offset 3");
+  EXPECT_EQ(ReadAll(*follower, Offset(4)), ReadAll(*leader, Offset(4)));
+  WaitFor([&] { return Isr(cluster, "t").size() == 2; }, "broker 1 to join the ISR");
+  ASSERT_EQ(Produce(*cluster.Stub(2), "t", MakeBatches(2, 1, "together"), -1), v1::NONE);
+  WaitFor([&] { return follower->high_watermark() == Offset(6); },
+          "broker 1 to learn the high watermark 6");
+  EXPECT_EQ(ReadAll(*follower, Offset(6)), ReadAll(*leader, Offset(6)));
+}
+
+// A follower whose log holds no leader epoch (it was restarted at offset
+// 100) and ends past the leader's log end (3): the leader cannot compare
+// epochs and answers OFFSET_OUT_OF_RANGE. The follower must cut back to the
+// leader's log end (here below its own log start, so it restarts its log
+// there) and keep fetching; before, it stopped fetching for good.
+TEST(ReplicationTest, FollowerPastTheLeadersLogEndTruncatesToItAfterOffsetOutOfRange) {
+  TestCluster cluster(2);
+  cluster.CreateTopic("t", {{1, 2}});
+  ASSERT_EQ(Produce(*cluster.Stub(1), "t", MakeBatches(3, 1, "both"), -1), v1::NONE);
+  auto follower = ReplicaOf(cluster, 2, "t");
+  WaitFor([&] { return follower->high_watermark() == Offset(3); },
+          "broker 2 to hold offsets 0-2 and learn the high watermark");
+  cluster.StopBroker(1);
+  ASSERT_EQ(*follower->TruncateFullyAndStartAt(Offset(100)), Offset(100));
+  ASSERT_EQ(follower->high_watermark(), Offset(100));
+  ASSERT_FALSE(follower->log().latest_epoch().has_value());
+
+  cluster.StartBroker(1);
+  auto leader = ReplicaOf(cluster, 1, "t");
+  WaitFor(
+      [&] {
+        return follower->log_end_offset() == Offset(3) &&
+               follower->log().log_start_offset() == Offset(3);
+      },
+      "broker 2 to restart its log at the leader's log end 3");
+  EXPECT_LE(follower->high_watermark(), leader->high_watermark());
+  ASSERT_EQ(Produce(*cluster.Stub(1), "t", MakeBatches(2, 1, "after"), -1), v1::NONE);
+  WaitFor(
+      [&] {
+        return follower->log_end_offset() == Offset(5) && follower->high_watermark() == Offset(5);
+      },
+      "broker 2 to fetch offsets 3-4 and learn the high watermark");
+  EXPECT_EQ(ReadRange(*follower, Offset(3), Offset(5)), ReadRange(*leader, Offset(3), Offset(5)));
+  EXPECT_EQ(Isr(cluster, "t").size(), 2u);
+}
+
 }  // namespace
 }  // namespace fjord::broker

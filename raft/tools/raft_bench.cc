@@ -12,6 +12,13 @@
 //      writes on their own thread)]
 //     [--stages (per-stage latency of the latency phase, from
 //      NodeOptions::on_proposal_stages)]
+//     [--latency-seconds=5 (length of the latency phase)]
+//     [--timeline (p50/p99/max of the latency phase in 20 slices)]
+//   --entries=0 with --latency-rate skips the throughput phase, so the
+//   latency phase starts on a quiet group rather than right after a burst.
+//   Each phase also prints the process's CPU time and the machine's steal.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -19,6 +26,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -214,13 +222,19 @@ double Throughput(RaftNode& leader, int count, int window) {
   return (count - failed) / seconds;
 }
 
-// Proposes at `rate`/s for `duration`; returns the latencies in ms of every
-// proposal answered within 10 s of the last one (all of them, normally: the
-// slowest are the tail we measure, so the wait is for every answer).
-std::vector<double> Latencies(RaftNode& leader, double rate, absl::Duration duration) {
+// One answered proposal of the latency phase.
+struct Sample {
+  double sent_ms;     // When it was proposed, from the start of the phase.
+  double latency_ms;  // Propose -> callback.
+};
+
+// Proposes at `rate`/s for `duration`; returns every proposal answered within
+// 10 s of the last one (all of them, normally: the slowest are the tail we
+// measure, so the wait is for every answer).
+std::vector<Sample> Latencies(RaftNode& leader, double rate, absl::Duration duration) {
   struct Samples {
     absl::Mutex mu;
-    std::vector<double> ms ABSL_GUARDED_BY(mu);
+    std::vector<Sample> ok ABSL_GUARDED_BY(mu);
     int answered ABSL_GUARDED_BY(mu) = 0;
   };
   auto samples = std::make_shared<Samples>();  // Late answers must find it alive.
@@ -232,10 +246,14 @@ std::vector<double> Latencies(RaftNode& leader, double rate, absl::Duration dura
     if (absl::Now() < due) absl::SleepFor(due - absl::Now());
     const absl::Time t0 = absl::Now();
     ++sent;
-    leader.Propose(payload, [samples, t0](absl::StatusOr<LogIndex> r) {
+    leader.Propose(payload, [samples, start, t0](absl::StatusOr<LogIndex> r) {
+      const absl::Time now = absl::Now();
       absl::MutexLock lock(&samples->mu);
       ++samples->answered;
-      if (r.ok()) samples->ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+      if (r.ok()) {
+        samples->ok.push_back(
+            {absl::ToDoubleMilliseconds(t0 - start), absl::ToDoubleMilliseconds(now - t0)});
+      }
     });
   }
   absl::MutexLock lock(&samples->mu);
@@ -244,12 +262,105 @@ std::vector<double> Latencies(RaftNode& leader, double rate, absl::Duration dura
     std::fprintf(stderr, "%d of %d proposals unanswered after 10 s\n", sent - samples->answered,
                  sent);
   }
-  if (static_cast<int>(samples->ms.size()) < samples->answered) {
+  if (static_cast<int>(samples->ok.size()) < samples->answered) {
     std::fprintf(stderr, "%d proposals failed\n",
-                 samples->answered - static_cast<int>(samples->ms.size()));
+                 samples->answered - static_cast<int>(samples->ok.size()));
   }
-  return samples->ms;
+  return samples->ok;
 }
+
+// p50/p99/max of the proposals sent in each `bucket_ms` slice of the phase,
+// to tell a steady tail from a few stalls.
+void PrintTimeline(const std::vector<Sample>& samples, double bucket_ms) {
+  std::map<int, std::vector<double>> buckets;
+  for (const Sample& s : samples) {
+    buckets[static_cast<int>(s.sent_ms / bucket_ms)].push_back(s.latency_ms);
+  }
+  for (auto& [k, v] : buckets) {
+    std::sort(v.begin(), v.end());
+    std::printf("  t=%6.0f ms  n=%5zu  p50 %7.2f  p99 %7.2f  max %7.2f ms\n", k * bucket_ms,
+                v.size(), v[v.size() / 2], v[v.size() * 99 / 100], v.back());
+  }
+}
+
+// The process's CPU time and the machine's CPU-time split, to say how much
+// CPU the group spent and how much of the machine the hypervisor took away
+// (steal) while a phase ran; and a thread that sleeps 1 ms at a time and
+// records how late it wakes, so a stall of the whole machine shows up as
+// such rather than as Raft's.
+class CpuMeter {
+ public:
+  CpuMeter() : begin_(Read()), sleeper_([this] { Sleep(); }) {}
+  ~CpuMeter() {
+    stop_ = true;
+    sleeper_.join();
+  }
+
+  // "cpu X s (Y ms per 1000 entries), steal Z%, 1 ms sleeps late by p99 A ms, max B ms".
+  std::string Since(int entries) {
+    const Reading end = Read();
+    const double cpu = end.process_s - begin_.process_s;
+    const double ticks = end.total_ticks - begin_.total_ticks;
+    const double steal = ticks > 0 ? 100 * (end.steal_ticks - begin_.steal_ticks) / ticks : 0;
+    std::vector<double> late;
+    {
+      absl::MutexLock lock(&mu_);
+      late = late_ms_;
+    }
+    std::sort(late.begin(), late.end());
+    const double p99 = late.empty() ? 0 : late[late.size() * 99 / 100];
+    const double max = late.empty() ? 0 : late.back();
+    char out[200];
+    std::snprintf(out, sizeof(out),
+                  "cpu %.2f s (%.1f ms per 1000 entries), steal %.0f%%, 1 ms sleeps late by p99 "
+                  "%.1f ms, max %.1f ms",
+                  cpu, entries > 0 ? 1000 * 1000 * cpu / entries : 0, steal, p99, max);
+    return out;
+  }
+
+ private:
+  struct Reading {
+    double process_s = 0;
+    double steal_ticks = 0;
+    double total_ticks = 0;
+  };
+
+  static Reading Read() {
+    Reading r;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r.process_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                  ru.ru_stime.tv_usec / 1e6;
+    std::FILE* f = std::fopen("/proc/stat", "r");
+    if (f != nullptr) {
+      // cpu user nice system idle iowait irq softirq steal ...
+      double v[8] = {0};
+      if (std::fscanf(f, "cpu %lf %lf %lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4],
+                      &v[5], &v[6], &v[7]) == 8) {
+        r.steal_ticks = v[7];
+        for (double x : v) r.total_ticks += x;
+      }
+      std::fclose(f);
+    }
+    return r;
+  }
+
+  void Sleep() {
+    while (!stop_) {
+      const absl::Time before = absl::Now();
+      absl::SleepFor(absl::Milliseconds(1));
+      const double late = absl::ToDoubleMilliseconds(absl::Now() - before) - 1;
+      absl::MutexLock lock(&mu_);
+      late_ms_.push_back(late);
+    }
+  }
+
+  const Reading begin_;
+  std::atomic<bool> stop_{false};
+  absl::Mutex mu_;
+  std::vector<double> late_ms_ ABSL_GUARDED_BY(mu_);
+  std::thread sleeper_;  // Last: starts once the rest is built.
+};
 
 // Stops the leader; returns ms until another node commits a new entry.
 double Failover(Cluster& c) {
@@ -290,6 +401,8 @@ int Main(int argc, char** argv) {
   double latency_rate = 0;  // Entries/s for the latency phase; 0 = half the measured rate.
   bool async_writes = false;
   bool stages = false;
+  bool timeline = false;
+  double latency_seconds = 5;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--entries=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &entries);
@@ -298,22 +411,42 @@ int Main(int argc, char** argv) {
     if (a.rfind("--latency-rate=", 0) == 0) (void)absl::SimpleAtod(a.substr(15), &latency_rate);
     if (a == "--async-writes") async_writes = true;
     if (a == "--stages") stages = true;
+    if (a == "--timeline") timeline = true;
+    if (a.rfind("--latency-seconds=", 0) == 0) {
+      (void)absl::SimpleAtod(a.substr(18), &latency_seconds);
+    }
   }
+  // Debian's Abseil is built with assertions on, so every absl::Mutex lock
+  // also runs the deadlock detector's graph bookkeeping; lock order is
+  // checked by the tests and TSAN instead (as in fjord-broker's main).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const char* tmp = std::getenv("TMPDIR");
   StageLog stage_log;
   Cluster cluster(std::filesystem::path(tmp ? tmp : "/tmp") / "fjord_raft_bench", async_writes,
                   stages ? &stage_log : nullptr);
   const NodeId leader = WaitLeader(cluster);
   (void)Throughput(cluster.node(leader), 2000, window);  // Warm-up.
-  const double rate = Throughput(cluster.node(leader), entries, window);
-  std::printf("throughput: %.0f committed 1 KiB entries/s (%d entries, window %d)\n", rate, entries,
-              window);
-  if (latency_rate <= 0) latency_rate = rate / 2;
-  if (stages) stage_log.Start();
-  const std::vector<double> lat = Latencies(cluster.node(leader), latency_rate, absl::Seconds(5));
-  std::printf("latency at %.0f entries/s: p50 %.2f ms, p99 %.2f ms (%zu samples)\n", latency_rate,
-              Percentile(lat, 0.50), Percentile(lat, 0.99), lat.size());
-  if (stages) stage_log.Print();
+  if (entries > 0) {
+    CpuMeter meter;
+    const double rate = Throughput(cluster.node(leader), entries, window);
+    std::printf("throughput: %.0f committed 1 KiB entries/s (%d entries, window %d; %s)\n", rate,
+                entries, window, meter.Since(entries).c_str());
+    if (latency_rate <= 0) latency_rate = rate / 2;
+  }
+  if (latency_rate > 0) {
+    if (stages) stage_log.Start();
+    CpuMeter meter;
+    const std::vector<Sample> samples =
+        Latencies(cluster.node(leader), latency_rate, absl::Seconds(latency_seconds));
+    std::vector<double> lat;
+    for (const Sample& s : samples) lat.push_back(s.latency_ms);
+    std::printf(
+        "latency at %.0f entries/s for %.0f s: p50 %.2f ms, p99 %.2f ms (%zu samples; %s)\n",
+        latency_rate, latency_seconds, Percentile(lat, 0.50), Percentile(lat, 0.99), lat.size(),
+        meter.Since(static_cast<int>(lat.size())).c_str());
+    if (stages) stage_log.Print();
+    if (timeline) PrintTimeline(samples, 1000 * latency_seconds / 20);
+  }
   std::vector<double> failovers;
   for (int i = 0; i < kills; ++i) failovers.push_back(Failover(cluster));
   std::printf(

@@ -1,5 +1,12 @@
 // Damaged files on open, one case each, with the expected outcome:
-//   bit flip in the unflushed tail        -> tail cut off at that batch, open OK
+//   bit flip in the last unflushed batch  -> that batch cut off, warning, open OK
+//   torn (partial) last batch             -> cut off with a warning naming file
+//                                            and byte; earlier batches intact
+//   bit flip in an unflushed batch with   -> DataLoss naming file, byte and the
+//     valid batches after it                 valid batches; nothing cut
+//   zeros (unwritten) in the unflushed    -> cut there, as a torn tail: a
+//     part, valid batches after them         zeroed header gives no length to
+//                                            skip (a power cut leaves this)
 //   bit flip below the recovery point     -> DataLoss naming file and byte
 //   log file shorter than recovery point  -> DataLoss
 //   missing / garbage / partial index     -> rebuilt from the log, open OK
@@ -8,11 +15,15 @@
 //   bit flip in an older, closed segment  -> open OK (not rescanned, as in
 //                                            Kafka); the batch fails
 //                                            ValidateBatch when read
+#include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "storage/fault_file_system.h"
 #include "storage/partition_log.h"
 #include "storage/test_util.h"
@@ -59,14 +70,82 @@ class CorruptionTest : public ::testing::Test {
   size_t batch_size_ = 0;
 };
 
-TEST_F(CorruptionTest, BitFlipInUnflushedTailCutsTheTail) {
+// Captures what spdlog's default logger prints while it lives.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "capture", std::make_shared<spdlog::sinks::ostream_sink_st>(out_)));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST_F(CorruptionTest, BitFlipInLastUnflushedBatchCutsThatBatchWithAWarning) {
+  config_.segment_bytes = 1 << 20;
+  Write(10, 4);                                        // Recovery point 16; batches 4..9 unflushed.
+  FlipByte(SegPath(0, ".log"), 9 * batch_size_ + 70);  // Inside batch 9's records.
+  LogCapture logs;
+  auto log = Reopen();
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->log_end_offset(), Offset(36));
+  EXPECT_EQ(fs_.Contents(SegPath(0, ".log"))->size(), 9 * batch_size_);
+  EXPECT_NE(logs.text().find(absl::StrCat(SegPath(0, ".log"), ": recovery cut a torn tail at byte ",
+                                          9 * batch_size_, " (offset 36)")),
+            std::string::npos)
+      << logs.text();
+}
+
+TEST_F(CorruptionTest, TornLastBatchIsCutWithAWarningAndEarlierBatchesKept) {
+  config_.segment_bytes = 1 << 20;
+  Write(8, 2);
+  const std::string before = *fs_.Contents(SegPath(0, ".log"));
+  std::string bytes = before;
+  bytes.resize(7 * batch_size_ + batch_size_ / 2);  // Batch 7 torn inside its records.
+  ASSERT_TRUE(fs_.SetContents(SegPath(0, ".log"), bytes).ok());
+  LogCapture logs;
+  auto log = Reopen();
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->log_end_offset(), Offset(28));
+  auto kept = (*log)->Read(Offset(0), 1 << 20);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(*kept, before.substr(0, 7 * batch_size_)) << "batches before the torn one changed";
+  const std::string text = logs.text();
+  EXPECT_NE(text.find(absl::StrCat(SegPath(0, ".log"), ": recovery cut a torn tail at byte ",
+                                   7 * batch_size_, " (offset 28)")),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(absl::StrCat(batch_size_ / 2, " unflushed bytes dropped")), std::string::npos)
+      << text;
+}
+
+TEST_F(CorruptionTest, BitFlipBeforeValidUnflushedBatchesIsDataLossAndNothingIsCut) {
   config_.segment_bytes = 1 << 20;
   Write(10, 4);                                        // Recovery point 16; batches 4..9 unflushed.
   FlipByte(SegPath(0, ".log"), 6 * batch_size_ + 70);  // Inside batch 6's records.
+  absl::Status s = Reopen().status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find(absl::StrCat(SegPath(0, ".log"), ": corrupt batch at byte ",
+                                          6 * batch_size_, " (offset 24)")),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.message().find("3 valid batches (offsets 28..39) follow it"), std::string::npos) << s;
+  EXPECT_EQ(fs_.Contents(SegPath(0, ".log"))->size(), 10 * batch_size_) << "evidence kept";
+}
+
+TEST_F(CorruptionTest, ZerosInUnflushedPartAreCutAsATornTail) {
+  config_.segment_bytes = 1 << 20;
+  Write(10, 4);
+  std::string bytes = *fs_.Contents(SegPath(0, ".log"));
+  std::fill(bytes.begin() + 6 * batch_size_, bytes.begin() + 7 * batch_size_, '\0');
+  ASSERT_TRUE(fs_.SetContents(SegPath(0, ".log"), bytes).ok());
   auto log = Reopen();
   ASSERT_TRUE(log.ok()) << log.status();
   EXPECT_EQ((*log)->log_end_offset(), Offset(24));
-  EXPECT_EQ(fs_.Contents(SegPath(0, ".log"))->size(), 6 * batch_size_);
 }
 
 TEST_F(CorruptionTest, BitFlipBelowRecoveryPointIsDataLossNamingFileAndByte) {

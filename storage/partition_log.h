@@ -75,7 +75,9 @@
 //
 // Crash recovery (Open): segments at and after the recovery point are
 // scanned with CRC checks; a torn or garbled tail there is cut off (and
-// later segments deleted), since it was never acknowledged as flushed.
+// later segments deleted), since it was never acknowledged as flushed, and
+// a warning names the file, byte and bytes dropped. A bad batch there with
+// whole, CRC-valid batches after it is no torn tail: DataLoss, nothing cut.
 // Damage below the recovery point is DataLoss naming the file and byte
 // position: the replica must be repaired from the leader, never silently
 // shortened. Missing or damaged indexes are rebuilt. Then everything kept is

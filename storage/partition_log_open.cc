@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "spdlog/spdlog.h"
 #include "storage/checkpoint_file.h"
 #include "storage/partition_log.h"
 
@@ -93,6 +94,8 @@ absl::Status PartitionLog::Recover() {
       drop_rest = true;  // Segments after a cut-off tail are unflushed too.
     }
     if (drop_rest) {
+      spdlog::warn("{}: deleted by recovery: it follows a cut tail ({} unflushed bytes)",
+                   seg->log_path(), seg->log_file()->Size());
       RETURN_IF_ERROR(seg->Delete());
       continue;
     }

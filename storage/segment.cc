@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "spdlog/spdlog.h"
 #include "storage/batch_scanner.h"
 
 namespace fjord::storage {
@@ -142,10 +143,49 @@ absl::Status Segment::Recover(Offset recovery_point, int64_t index_interval_byte
       }));
   if (end.problem.ok()) return absl::OkStatus();
   if (next_ < recovery_point) return CorruptAt(end.position, end.problem);
-  // A torn tail past the last flush: expected after a crash.
+  // Past the recovery point a crash leaves a torn tail: the last batch cut
+  // short, or unwritten (zero) bytes. A bad batch followed by a whole,
+  // CRC-valid batch is not that: it was damaged after the bytes behind it
+  // were written, and cutting it would silently drop them.
+  ASSIGN_OR_RETURN(std::optional<std::string> valid_after, DescribeValidBatchesAfter(end.position));
+  if (valid_after.has_value()) {
+    return absl::DataLossError(absl::StrCat(log_path_, ": corrupt batch at byte ", end.position,
+                                            " (offset ", next_.value(),
+                                            "): ", end.problem.message(), "; ", *valid_after,
+                                            " follow it, so it is not a torn tail: not truncated"));
+  }
+  const uint64_t file_size = log_->Size();
   RETURN_IF_ERROR(log_->Truncate(end.position));
+  spdlog::warn(
+      "{}: recovery cut a torn tail at byte {} (offset {}): {}; {} unflushed bytes dropped",
+      log_path_, end.position, next_.value(), std::string(end.problem.message()),
+      file_size - end.position);
   *truncated = true;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> Segment::DescribeValidBatchesAfter(
+    uint64_t position) const {
+  std::string header(kBatchHeaderSize, '\0');
+  ASSIGN_OR_RETURN(const size_t n, log_->ReadAt(position, header.size(), header.data()));
+  // Without a readable length there is no telling where a next batch starts.
+  absl::StatusOr<BatchHeader> bad = DecodeBatchHeader(std::string_view(header.data(), n));
+  if (!bad.ok() || bad->size_bytes() > log_->Size() - position) return std::optional<std::string>();
+  int64_t batches = 0;
+  Offset first, last;
+  ScanOptions options{.from_position = position + bad->size_bytes(),
+                      .expected_base = next_,
+                      .allow_offset_gaps = true,
+                      .verify_crc = true};
+  ASSIGN_OR_RETURN(ScanEnd end, ScanBatches(*log_, options, [&](uint64_t, const BatchHeader& h) {
+                     if (batches++ == 0) first = h.base_offset;
+                     last = h.last_offset();
+                     return true;
+                   }));
+  (void)end;
+  if (batches == 0) return std::optional<std::string>();
+  return std::optional<std::string>(
+      absl::StrCat(batches, " valid batches (offsets ", first.value(), "..", last.value(), ")"));
 }
 
 absl::Status Segment::Append(std::string_view batch, const BatchHeader& h,

@@ -20,10 +20,14 @@
 // What a crash can leave, and how the two load paths treat it:
 // - Recover() (segments at or after the recovery point): any suffix of the
 //   appended bytes may be missing, and the last batch may be torn. Every
-//   batch is re-read and its CRC checked; the first bad batch at or after
-//   the recovery point ends the segment (the file is truncated there). A
-//   bad batch before the recovery point was once durable, so it is
-//   DataLoss naming the file and byte position: never truncated silently.
+//   batch is re-read and its CRC checked; a torn tail at or after the
+//   recovery point (a bad batch with no whole, CRC-valid batch after it)
+//   ends the segment: the file is truncated there, with a warning logged.
+//   A bad batch before the recovery point was once durable, and a bad batch
+//   followed by valid ones was damaged after they were written: both are
+//   DataLoss naming the file and byte position, and nothing is truncated.
+//   (A kill -9 keeps the page cache but can land inside a write of the last
+//   batch; a power cut can also leave unwritten zeros.)
 // - LoadClean() (segments wholly before the recovery point): the indexes
 //   are loaded and checked; if they are damaged or disagree with the log,
 //   they are rebuilt by a full verified scan where any bad batch is
@@ -123,6 +127,10 @@ class Segment {
   absl::StatusOr<std::pair<uint64_t, BatchHeader>> FindBatch(Offset offset) const;
   void Track(const BatchHeader& h, uint64_t end_position);
   absl::Status CorruptAt(uint64_t position, const absl::Status& problem) const;
+  // For Recover: if the bad batch at `position` has a readable length and
+  // whole, CRC-valid batches follow it, says which ("3 valid batches
+  // (offsets 28..39)"); std::nullopt for a torn tail.
+  absl::StatusOr<std::optional<std::string>> DescribeValidBatchesAfter(uint64_t position) const;
 
   FileSystem& fs_;
   const std::string dir_;

@@ -45,6 +45,10 @@ struct Mode {
   FlushPolicy policy;
   AppendWait wait;
   bool flusher_thread;
+  // The follower path instead: AppendAsFollower with offsets stamped as a
+  // leader would, and now and then a TruncateTo a little below the end (a
+  // divergence), as a broker's follower does before it leads again.
+  bool follower = false;
 };
 
 constexpr Mode kModes[] = {
@@ -52,6 +56,7 @@ constexpr Mode kModes[] = {
     {"AlwaysDurable", FlushPolicy::kAlways, AppendWait::kDurable, false},
     {"Interval", FlushPolicy::kInterval, AppendWait::kDurable, false},
     {"Relaxed", FlushPolicy::kNever, AppendWait::kDurable, false},
+    {"FollowerWithTruncation", FlushPolicy::kInterval, AppendWait::kDurable, false, true},
 };
 
 LogConfig ConfigFor(const Mode& mode) {
@@ -66,10 +71,13 @@ LogConfig ConfigFor(const Mode& mode) {
 // What the child tells the parent about each batch it appended and read
 // back (a pipe write of this size is atomic).
 struct Report {
-  int64_t index;  // Which batch (BatchFor) it was.
+  int64_t index;  // Which batch (BatchFor) it was; kTruncated: see below.
   int64_t base_offset;
   int64_t last_offset;
 };
+
+// A Report with this index says the log was truncated to base_offset.
+constexpr int64_t kTruncated = -1;
 
 // Batch number `index` of a run, before the log stamps offset and epoch:
 // 1-8 records of up to ~3 KB, so some appends take several pages and a
@@ -110,9 +118,24 @@ bool WriteAll(int fd, const void* data, size_t n) {
       }
     });
   }
+  SeededRandom rng(seed * 7919 + static_cast<uint64_t>(first_index));
   for (int64_t index = first_index;; ++index) {
     std::string batch = BatchFor(seed, index);
-    absl::StatusOr<AppendResult> r = log.AppendAsLeader(absl::MakeSpan(batch), kEpoch, mode.wait);
+    absl::StatusOr<AppendResult> r;
+    if (mode.follower) {
+      if (rng.OneIn(25)) {
+        const Offset end = log.log_end_offset();
+        const Offset to = std::max(log.log_start_offset(), end - rng.Uniform(100));
+        absl::StatusOr<Offset> new_end = log.TruncateTo(to);
+        if (!new_end.ok()) _exit(2);
+        const Report report{kTruncated, new_end->value(), 0};
+        if (!WriteAll(report_fd, &report, sizeof(report))) _exit(2);
+      }
+      RewriteBaseOffset(batch.data(), log.log_end_offset(), kEpoch);
+      r = log.AppendAsFollower(batch);
+    } else {
+      r = log.AppendAsLeader(absl::MakeSpan(batch), kEpoch, mode.wait);
+    }
     if (!r.ok()) _exit(2);
     // Served as a follower fetch serves it: from the file.
     absl::StatusOr<std::string> served = log.Read(r->first_offset, 1);
@@ -147,7 +170,7 @@ TEST_P(Kill9RecoveryTest, EveryBatchWrittenAndReadBeforeSigkillSurvivesReopen) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::filesystem::path root =
       std::filesystem::path(tmp ? tmp : "/tmp") / absl::StrCat("kill9_", mode.name);
-  int kills = 0, torn_tails = 0;
+  int kills = 0, torn_tails = 0, truncations = 0;
   size_t batches_checked = 0, max_segments = 0;
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     SCOPED_TRACE(absl::StrCat(mode.name, " seed ", seed));
@@ -185,6 +208,12 @@ TEST_P(Kill9RecoveryTest, EveryBatchWrittenAndReadBeforeSigkillSurvivesReopen) {
           << "the child stopped by itself (status " << status << ") after " << reports.size()
           << " batches";
       for (const Report& r : reports) {
+        if (r.index == kTruncated) {  // Gone from the log: no longer expected.
+          ++truncations;
+          reported.erase(reported.lower_bound(r.base_offset), reported.end());
+          reported_end = std::min(reported_end, Offset(r.base_offset));
+          continue;
+        }
         reported[r.base_offset] = r;
         next_index = std::max(next_index, r.index + 1);
         reported_end = std::max(reported_end, Offset(r.last_offset + 1));
@@ -232,12 +261,13 @@ TEST_P(Kill9RecoveryTest, EveryBatchWrittenAndReadBeforeSigkillSurvivesReopen) {
     }
   }
   std::cout << mode.name << ": " << kills << " kills, " << batches_checked
-            << " checks of reported batches, " << torn_tails << " torn tails cut on reopen, up to "
-            << max_segments << " segments" << std::endl;
+            << " checks of reported batches, " << torn_tails << " torn tails cut on reopen, "
+            << truncations << " TruncateTo calls, up to " << max_segments << " segments"
+            << std::endl;
   std::filesystem::remove_all(root);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, Kill9RecoveryTest, ::testing::Range(0, 4),
+INSTANTIATE_TEST_SUITE_P(Modes, Kill9RecoveryTest, ::testing::Range(0, 5),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(kModes[info.param].name);
                          });

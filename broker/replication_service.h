@@ -17,7 +17,10 @@
 // gRPC message limit set on both ends.
 //
 // Threading: `mu_` of a session guards its credits and flags; replica
-// listeners only mark a session dirty.
+// listeners only mark a session dirty. The sender copies the credits under
+// `mu_`, reads the logs without it (so a listener on a produce thread never
+// waits behind a disk read), then consumes the answered credits under `mu_`
+// again, unless the follower replaced or removed one meanwhile.
 #pragma once
 
 #include <set>

@@ -83,7 +83,8 @@ void ReplicationSession::Receive(const v1::ReplicaFetchRequest& request) {
     }
     for (const auto& p : request.partitions()) {
       const Key key{controller::Uuid::FromProto(p.topic_id()), p.partition()};
-      Credit credit{p, replicas_.Get(key.first, PartitionId(key.second)), absl::Now()};
+      Credit credit{p, replicas_.Get(key.first, PartitionId(key.second)), absl::Now(),
+                    ++next_generation_};
       if (credit.replica) progress.emplace_back(credit.replica, p);
       seen_.insert(key);
       credits_[key] = std::move(credit);
@@ -107,44 +108,74 @@ void ReplicationSession::Receive(const v1::ReplicaFetchRequest& request) {
 }
 
 void ReplicationSession::SendLoop() {
-  while (true) {
+  Round round;
+  while (WaitForWork(&round)) {
+    // The log reads happen here, outside mu_: replica listeners (produce
+    // threads, the flusher, other sessions) take mu_ to mark this session
+    // dirty and must not wait behind the disk.
+    std::vector<std::pair<size_t, v1::ReplicaFetchPartitionData>> answers;
+    int64_t remaining = round.max_bytes;
+    for (size_t i = 0; i < round.credits.size(); ++i) {
+      v1::ReplicaFetchPartitionData out;
+      if (Answer(round.credits[i].second, round.hw_sent[i], round.partition_max_bytes, &remaining,
+                 &out)) {
+        answers.emplace_back(i, std::move(out));
+      }
+    }
+    if (answers.empty()) continue;
     v1::ReplicaFetchResponse response;
     {
       absl::MutexLock lock(&mu_);
-      while (!dirty_ && !closed_) {
-        if (wake_.WaitWithTimeout(&mu_, kIdleRecheck)) dirty_ = true;
-      }
       if (closed_) return;
-      dirty_ = false;
-      response = BuildResponseLocked();
+      response = PublishLocked(round, std::move(answers));
     }
     if (response.partitions_size() == 0) continue;
+    // Only this thread writes, so answers leave in the order they were
+    // published.
     if (!stream_.Write(response)) return;  // The follower went away.
   }
 }
 
-v1::ReplicaFetchResponse ReplicationSession::BuildResponseLocked() {
+bool ReplicationSession::WaitForWork(Round* round) {
+  absl::MutexLock lock(&mu_);
+  while (!dirty_ && !closed_) {
+    if (wake_.WaitWithTimeout(&mu_, kIdleRecheck)) dirty_ = true;
+  }
+  if (closed_) return false;
+  dirty_ = false;
+  round->credits.assign(credits_.begin(), credits_.end());
+  round->hw_sent.clear();
+  for (const auto& [key, credit] : round->credits) {
+    auto sent = hw_sent_.find(key);
+    round->hw_sent.push_back(sent == hw_sent_.end() ? std::nullopt
+                                                    : std::optional<int64_t>(sent->second));
+  }
+  round->max_bytes = max_bytes_;
+  round->partition_max_bytes = partition_max_bytes_;
+  return true;
+}
+
+v1::ReplicaFetchResponse ReplicationSession::PublishLocked(
+    const Round& round, std::vector<std::pair<size_t, v1::ReplicaFetchPartitionData>> answers) {
   v1::ReplicaFetchResponse response;
-  int64_t remaining = max_bytes_;
-  for (auto it = credits_.begin(); it != credits_.end();) {
-    v1::ReplicaFetchPartitionData out;
-    if (!Answer(it->second, &remaining, &out)) {
-      ++it;
-      continue;
-    }
-    hw_sent_[it->first] = out.high_watermark();
+  for (auto& [i, out] : answers) {
+    const auto& [key, answered] = round.credits[i];
+    auto it = credits_.find(key);
+    if (it == credits_.end() || it->second.generation != answered.generation) continue;
+    hw_sent_[key] = out.high_watermark();
     if (observer_ != nullptr) {
-      observer_->OnRequest(Rpc::kReplicaFetch, absl::Now() - it->second.received, 0,
+      observer_->OnRequest(Rpc::kReplicaFetch, absl::Now() - answered.received, 0,
                            static_cast<int64_t>(out.records().size()));
     }
     *response.add_partitions() = std::move(out);
-    it = credits_.erase(it);
+    credits_.erase(it);
   }
   return response;
 }
 
-bool ReplicationSession::Answer(const Credit& credit, int64_t* remaining,
-                                v1::ReplicaFetchPartitionData* out) {
+bool ReplicationSession::Answer(const Credit& credit, std::optional<int64_t> hw_sent,
+                                int32_t partition_max_bytes, int64_t* remaining,
+                                v1::ReplicaFetchPartitionData* out) const {
   const v1::ReplicaFetchPartition& p = credit.request;
   *out->mutable_topic_id() = p.topic_id();
   out->set_partition(p.partition());
@@ -183,7 +214,7 @@ bool ReplicationSession::Answer(const Credit& credit, int64_t* remaining,
     return true;
   }
   if (fetch<log_end&& * remaining> 0) {
-    const int64_t limit = std::min<int64_t>(partition_max_bytes_, *remaining);
+    const int64_t limit = std::min<int64_t>(partition_max_bytes, *remaining);
     absl::StatusOr<std::string> bytes = r.ReadForFollower(fetch, static_cast<size_t>(limit));
     if (!bytes.ok()) {
       out->set_error_code(ToErrorCode(bytes.status()));
@@ -197,8 +228,7 @@ bool ReplicationSession::Answer(const Credit& credit, int64_t* remaining,
   }
   // Caught up: answer with a high watermark the follower has not heard, or
   // empty once the credit has waited kMaxCreditWait.
-  auto sent = hw_sent_.find({controller::Uuid::FromProto(p.topic_id()), p.partition()});
-  return sent == hw_sent_.end() || sent->second != hw.value() ||
+  return !hw_sent.has_value() || *hw_sent != hw.value() ||
          absl::Now() - credit.received >= kMaxCreditWait;
 }
 

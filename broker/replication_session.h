@@ -4,9 +4,11 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "broker/replica_manager.h"
@@ -33,17 +35,33 @@ class ReplicationSession {
     v1::ReplicaFetchPartition request;
     std::shared_ptr<Replica> replica;  // nullptr: not hosted here.
     absl::Time received;
+    // Tells this credit from a later one for the same partition.
+    uint64_t generation = 0;
+  };
+  // What one round of the sender answers from, copied under mu_.
+  struct Round {
+    std::vector<std::pair<Key, Credit>> credits;
+    std::vector<std::optional<int64_t>> hw_sent;  // Per credit.
+    int32_t max_bytes = 0;
+    int32_t partition_max_bytes = 0;
   };
 
   // Handler thread: applies one follower message.
   void Receive(const v1::ReplicaFetchRequest& request);
   // Sender thread: answers credits until the session closes.
   void SendLoop();
-  // Builds answers for the credits that have something to say, consuming
-  // them. Caller holds mu_.
-  v1::ReplicaFetchResponse BuildResponseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The answer for one credit, or false if it must wait.
-  bool Answer(const Credit& credit, int64_t* remaining, v1::ReplicaFetchPartitionData* out);
+  // Waits until there may be something to answer; false once closed.
+  bool WaitForWork(Round* round);
+  // Publishes the answers built outside mu_: consumes each answered credit
+  // unless the follower replaced or removed it meanwhile (that answer is
+  // dropped; the newer credit is answered in a later round).
+  v1::ReplicaFetchResponse PublishLocked(
+      const Round& round, std::vector<std::pair<size_t, v1::ReplicaFetchPartitionData>> answers)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The answer for one credit, or false if it must wait. Reads the log:
+  // called without mu_.
+  bool Answer(const Credit& credit, std::optional<int64_t> hw_sent, int32_t partition_max_bytes,
+              int64_t* remaining, v1::ReplicaFetchPartitionData* out) const;
 
   ReplicaManager& replicas_;
   Stream& stream_;
@@ -61,6 +79,7 @@ class ReplicationSession {
   std::set<Key> seen_ ABSL_GUARDED_BY(mu_);
   int32_t max_bytes_ ABSL_GUARDED_BY(mu_);
   int32_t partition_max_bytes_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   int listener_id_ = -1;

@@ -1,13 +1,20 @@
 // Brokers replicating over real ReplicaFetch streams on loopback, in one
 // process, with the TestCluster's stand-in controller answering
 // AlterPartition. Waits are bounded and name what they waited for.
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
+#include <thread>
 
+#include "broker/replica_manager.h"
+#include "broker/replication_service.h"
 #include "broker/test_cluster.h"
 #include "broker/test_util.h"
+#include "common/grpc_runtime.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "storage/fault_file_system.h"
 
 namespace fjord::broker {
 namespace {
@@ -311,6 +318,155 @@ TEST(ReplicationTest, FollowerPastTheLeadersLogEndTruncatesToItAfterOffsetOutOfR
       "broker 2 to fetch offsets 3-4 and learn the high watermark");
   EXPECT_EQ(ReadRange(*follower, Offset(3), Offset(5)), ReadRange(*leader, Offset(3), Offset(5)));
   EXPECT_EQ(Isr(cluster, "t").size(), 2u);
+}
+
+// An in-memory file system whose reads of files whose path contains the
+// gated part wait while the gate is closed.
+class GatedFileSystem final : public storage::FileSystem {
+ public:
+  void CloseGate(std::string path_part) {
+    absl::MutexLock lock(&mu_);
+    gated_part_ = std::move(path_part);
+    blocked_reads_ = 0;
+  }
+  void OpenGate() {
+    absl::MutexLock lock(&mu_);
+    gated_part_.clear();
+  }
+  // True once a read is waiting at the gate.
+  bool WaitForBlockedRead(absl::Duration limit) {
+    absl::MutexLock lock(&mu_);
+    auto blocked = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return blocked_reads_ > 0; };
+    return mu_.AwaitWithTimeout(absl::Condition(&blocked), limit);
+  }
+
+  absl::StatusOr<std::unique_ptr<storage::File>> Open(const std::string& path,
+                                                      storage::OpenMode mode) override {
+    absl::StatusOr<std::unique_ptr<storage::File>> file = base_.Open(path, mode);
+    if (!file.ok()) return file.status();
+    return std::unique_ptr<storage::File>(new GatedFile(*this, path, *std::move(file)));
+  }
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    return base_.Rename(from, to);
+  }
+  absl::Status Unlink(const std::string& path) override { return base_.Unlink(path); }
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override {
+    return base_.List(dir);
+  }
+  absl::Status SyncDir(const std::string& dir) override { return base_.SyncDir(dir); }
+  absl::Status CreateDir(const std::string& dir) override { return base_.CreateDir(dir); }
+
+ private:
+  class GatedFile final : public storage::File {
+   public:
+    GatedFile(GatedFileSystem& fs, std::string path, std::unique_ptr<storage::File> file)
+        : fs_(fs), path_(std::move(path)), file_(std::move(file)) {}
+    absl::Status Append(std::string_view data) override { return file_->Append(data); }
+    absl::StatusOr<size_t> ReadAt(uint64_t offset, size_t n, char* out) const override {
+      fs_.PassGate(path_);
+      return file_->ReadAt(offset, n, out);
+    }
+    absl::Status Truncate(uint64_t size) override { return file_->Truncate(size); }
+    absl::Status Sync() override { return file_->Sync(); }
+    uint64_t Size() const override { return file_->Size(); }
+
+   private:
+    GatedFileSystem& fs_;
+    const std::string path_;
+    const std::unique_ptr<storage::File> file_;
+  };
+
+  void PassGate(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    auto gated = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !gated_part_.empty() && path.find(gated_part_) != std::string::npos;
+    };
+    if (!gated()) return;
+    ++blocked_reads_;
+    auto open = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !gated(); };
+    mu_.Await(absl::Condition(&open));
+  }
+
+  storage::FaultFileSystem base_;
+  absl::Mutex mu_;
+  std::string gated_part_ ABSL_GUARDED_BY(mu_);
+  int blocked_reads_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A leader's replication session reads the log for a follower's credit
+// while a produce to another partition wakes every session (replica change
+// listeners). The produce must not wait for that read: before, the session
+// read the log under the lock its listener takes.
+TEST(ReplicationSessionTest, ReplicaListenersDoNotWaitBehindTheSendersLogRead) {
+  KeepGrpcInitialized();
+  GatedFileSystem fs;
+  testing::RecordingSender sender;
+  ReplicaManager replicas(fs, SystemClock::Get(),
+                          ReplicaManagerOptions{.local = BrokerId(1), .log_dir = "/logs"}, sender);
+  const controller::Uuid topic_id{7, 9};
+  const PartitionState state{.leader_epoch = LeaderEpoch(0),
+                             .partition_epoch = PartitionEpoch(0),
+                             .leader = BrokerId(1),
+                             .replicas = {BrokerId(1), BrokerId(2)},
+                             .isr = {BrokerId(1)}};
+  std::shared_ptr<Replica> read_from, produced_to;
+  for (int32_t p : {0, 1}) {
+    absl::StatusOr<std::shared_ptr<Replica>> r =
+        replicas.GetOrCreate(topic_id, "t", PartitionId(p));
+    ASSERT_TRUE(r.ok()) << r.status();
+    (*r)->BecomeLeader(state);
+    (p == 0 ? read_from : produced_to) = *r;
+  }
+  ASSERT_TRUE(read_from->AppendRecords(MakeBatches(1, 1, "to-replicate"), false).ok());
+
+  ReplicationServiceImpl service(replicas, "cluster");
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(port, 0);
+  v1::ReplicationService::Stub stub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto stream = stub.ReplicaFetch(&ctx);
+
+  fs.CloseGate("t-0");
+  v1::ReplicaFetchRequest first;
+  first.set_replica_id(2);
+  first.set_broker_epoch(1);
+  first.set_cluster_id("cluster");
+  first.set_max_bytes(1 << 20);
+  first.set_partition_max_bytes(1 << 20);
+  auto* credit = first.add_partitions();
+  topic_id.ToProto(credit->mutable_topic_id());
+  credit->set_partition(0);
+  credit->set_current_leader_epoch(0);
+  credit->set_fetch_offset(0);
+  credit->set_last_fetched_epoch(-1);
+  ASSERT_TRUE(stream->Write(first));
+  ASSERT_TRUE(fs.WaitForBlockedRead(kWaitLimit)) << "the session never read t-0 for the credit";
+
+  std::atomic<bool> produced{false};
+  std::thread producer([&] {
+    EXPECT_TRUE(produced_to->AppendRecords(MakeBatches(1, 1, "other"), false).ok());
+    produced = true;
+  });
+  WaitFor([&] { return produced.load(); },
+          "a produce to t-1 to return while the session's read of t-0 is held");
+  fs.OpenGate();
+  producer.join();
+
+  v1::ReplicaFetchResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_EQ(response.partitions_size(), 1);
+  EXPECT_EQ(response.partitions(0).partition(), 0);
+  EXPECT_EQ(response.partitions(0).error_code(), v1::NONE);
+  EXPECT_FALSE(response.partitions(0).records().empty());
+  ctx.TryCancel();
+  stream->Finish();
+  service.Stop();
+  server->Shutdown();
 }
 
 }  // namespace

@@ -393,80 +393,134 @@ class GatedFileSystem final : public storage::FileSystem {
   int blocked_reads_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// A leader's replication session reads the log for a follower's credit
-// while a produce to another partition wakes every session (replica change
-// listeners). The produce must not wait for that read: before, the session
-// read the log under the lock its listener takes.
-TEST(ReplicationSessionTest, ReplicaListenersDoNotWaitBehindTheSendersLogRead) {
-  KeepGrpcInitialized();
-  GatedFileSystem fs;
-  testing::RecordingSender sender;
-  ReplicaManager replicas(fs, SystemClock::Get(),
-                          ReplicaManagerOptions{.local = BrokerId(1), .log_dir = "/logs"}, sender);
-  const controller::Uuid topic_id{7, 9};
-  const PartitionState state{.leader_epoch = LeaderEpoch(0),
-                             .partition_epoch = PartitionEpoch(0),
-                             .leader = BrokerId(1),
-                             .replicas = {BrokerId(1), BrokerId(2)},
-                             .isr = {BrokerId(1)}};
-  std::shared_ptr<Replica> read_from, produced_to;
-  for (int32_t p : {0, 1}) {
-    absl::StatusOr<std::shared_ptr<Replica>> r =
-        replicas.GetOrCreate(topic_id, "t", PartitionId(p));
-    ASSERT_TRUE(r.ok()) << r.status();
-    (*r)->BecomeLeader(state);
-    (p == 0 ? read_from : produced_to) = *r;
+// One leader (broker 1) with partitions t-0 and t-1 on a GatedFileSystem,
+// its ReplicationService on loopback, and a ReplicaFetch stream to it that
+// the test drives as broker 2.
+class ReplicationSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KeepGrpcInitialized();
+    const PartitionState state{.leader_epoch = LeaderEpoch(0),
+                               .partition_epoch = PartitionEpoch(0),
+                               .leader = BrokerId(1),
+                               .replicas = {BrokerId(1), BrokerId(2)},
+                               .isr = {BrokerId(1)}};
+    for (int32_t p : {0, 1}) {
+      absl::StatusOr<std::shared_ptr<Replica>> r =
+          replicas_.GetOrCreate(kTopicId, "t", PartitionId(p));
+      ASSERT_TRUE(r.ok()) << r.status();
+      (*r)->BecomeLeader(state);
+      partitions_.push_back(*r);
+    }
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(port_, 0);
+    stub_ = std::make_unique<v1::ReplicationService::Stub>(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials()));
+    stream_ = stub_->ReplicaFetch(&ctx_);
   }
-  ASSERT_TRUE(read_from->AppendRecords(MakeBatches(1, 1, "to-replicate"), false).ok());
+  void TearDown() override {
+    fs_.OpenGate();
+    ctx_.TryCancel();
+    if (stream_) stream_->Finish();
+    service_.Stop();
+    if (server_) server_->Shutdown();
+  }
 
-  ReplicationServiceImpl service(replicas, "cluster");
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(port, 0);
-  v1::ReplicationService::Stub stub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  auto stream = stub.ReplicaFetch(&ctx);
+  // The stream's first message, with a credit for t-<partition> at `fetch`.
+  static v1::ReplicaFetchRequest First(int32_t partition, int64_t fetch) {
+    v1::ReplicaFetchRequest first;
+    first.set_replica_id(2);
+    first.set_broker_epoch(1);
+    first.set_cluster_id("cluster");
+    first.set_max_bytes(1 << 20);
+    first.set_partition_max_bytes(1 << 20);
+    AddCredit(&first, partition, fetch);
+    return first;
+  }
+  static void AddCredit(v1::ReplicaFetchRequest* request, int32_t partition, int64_t fetch) {
+    auto* credit = request->add_partitions();
+    kTopicId.ToProto(credit->mutable_topic_id());
+    credit->set_partition(partition);
+    credit->set_current_leader_epoch(0);
+    credit->set_fetch_offset(fetch);
+    credit->set_last_fetched_epoch(-1);
+  }
 
-  fs.CloseGate("t-0");
-  v1::ReplicaFetchRequest first;
-  first.set_replica_id(2);
-  first.set_broker_epoch(1);
-  first.set_cluster_id("cluster");
-  first.set_max_bytes(1 << 20);
-  first.set_partition_max_bytes(1 << 20);
-  auto* credit = first.add_partitions();
-  topic_id.ToProto(credit->mutable_topic_id());
-  credit->set_partition(0);
-  credit->set_current_leader_epoch(0);
-  credit->set_fetch_offset(0);
-  credit->set_last_fetched_epoch(-1);
-  ASSERT_TRUE(stream->Write(first));
-  ASSERT_TRUE(fs.WaitForBlockedRead(kWaitLimit)) << "the session never read t-0 for the credit";
+  static constexpr controller::Uuid kTopicId{7, 9};
+  GatedFileSystem fs_;
+  testing::RecordingSender sender_;
+  ReplicaManager replicas_{fs_, SystemClock::Get(),
+                           ReplicaManagerOptions{.local = BrokerId(1), .log_dir = "/logs"},
+                           sender_};
+  std::vector<std::shared_ptr<Replica>> partitions_;
+  ReplicationServiceImpl service_{replicas_, "cluster"};
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::ReplicationService::Stub> stub_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::ReplicaFetchRequest, v1::ReplicaFetchResponse>>
+      stream_;
+};
+
+// The session reads t-0 for a credit while a produce to t-1 wakes every
+// session (replica change listeners). The produce must not wait for that
+// read: before, the session read the log under the lock its listener takes.
+TEST_F(ReplicationSessionTest, ReplicaListenersDoNotWaitBehindTheSendersLogRead) {
+  ASSERT_TRUE(partitions_[0]->AppendRecords(MakeBatches(1, 1, "to-replicate"), false).ok());
+  fs_.CloseGate("t-0");
+  ASSERT_TRUE(stream_->Write(First(0, 0)));
+  ASSERT_TRUE(fs_.WaitForBlockedRead(kWaitLimit)) << "the session never read t-0 for the credit";
 
   std::atomic<bool> produced{false};
   std::thread producer([&] {
-    EXPECT_TRUE(produced_to->AppendRecords(MakeBatches(1, 1, "other"), false).ok());
+    EXPECT_TRUE(partitions_[1]->AppendRecords(MakeBatches(1, 1, "other"), false).ok());
     produced = true;
   });
   WaitFor([&] { return produced.load(); },
           "a produce to t-1 to return while the session's read of t-0 is held");
-  fs.OpenGate();
+  fs_.OpenGate();
   producer.join();
 
   v1::ReplicaFetchResponse response;
-  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(stream_->Read(&response));
   ASSERT_EQ(response.partitions_size(), 1);
   EXPECT_EQ(response.partitions(0).partition(), 0);
   EXPECT_EQ(response.partitions(0).error_code(), v1::NONE);
   EXPECT_FALSE(response.partitions(0).records().empty());
-  ctx.TryCancel();
-  stream->Finish();
-  service.Stop();
-  server->Shutdown();
+}
+
+// A credit the follower replaces while the session reads for it is not
+// answered (the follower would take that answer for its new credit); the
+// new credit is answered instead, exactly once.
+TEST_F(ReplicationSessionTest, ACreditReplacedDuringItsReadIsAnsweredOnlyForTheNewCredit) {
+  ASSERT_TRUE(partitions_[0]->AppendRecords(MakeBatches(1, 1, "to-replicate"), false).ok());
+  fs_.CloseGate("t-0");
+  ASSERT_TRUE(stream_->Write(First(0, 0)));
+  ASSERT_TRUE(fs_.WaitForBlockedRead(kWaitLimit)) << "the session never read t-0 for the credit";
+  // Broker 2 now reports offset 1 (it got offset 0 elsewhere): a new credit.
+  v1::ReplicaFetchRequest next;
+  AddCredit(&next, 0, 1);
+  ASSERT_TRUE(stream_->Write(next));
+  WaitFor([&] { return partitions_[0]->MaxFollowerLag() == 0; },
+          "the session to take broker 2's new credit at offset 1 during the read");
+  fs_.OpenGate();
+
+  v1::ReplicaFetchResponse response;
+  ASSERT_TRUE(stream_->Read(&response));
+  ASSERT_EQ(response.partitions_size(), 1);
+  EXPECT_EQ(response.partitions(0).error_code(), v1::NONE);
+  EXPECT_TRUE(response.partitions(0).records().empty())
+      << "the records read for the replaced credit at offset 0 were sent";
+  EXPECT_EQ(response.partitions(0).high_watermark(), partitions_[0]->high_watermark().value());
+  // Nothing else is due: the next answer is the 500 ms empty one for the
+  // credit broker 2 sends now, at offset 1 again.
+  ASSERT_TRUE(stream_->Write(next));
+  ASSERT_TRUE(stream_->Read(&response));
+  ASSERT_EQ(response.partitions_size(), 1);
+  EXPECT_TRUE(response.partitions(0).records().empty());
 }
 
 }  // namespace

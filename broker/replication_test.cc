@@ -393,6 +393,50 @@ class GatedFileSystem final : public storage::FileSystem {
   int blocked_reads_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// A follower adopts min(leader HW, its log end) as its high watermark, also
+// when that is lower than its own (a new leader's HW can lag the old one's;
+// after an unclean election it can stay lower): it never reports a HW above
+// its leader's. A leader's HW never moves back this way.
+TEST(FollowerHighWatermarkTest, FollowerAdoptsALowerLeaderHighWatermark) {
+  storage::FaultFileSystem fs;
+  ManualClock clock;
+  testing::RecordingSender sender;
+  auto make = [&](const std::string& dir, BrokerId local) {
+    absl::StatusOr<std::unique_ptr<storage::PartitionLog>> log =
+        storage::PartitionLog::Open(fs, clock, dir, {});
+    EXPECT_TRUE(log.ok()) << log.status();
+    return std::make_shared<Replica>(controller::Uuid{1, 2}, "t", PartitionId(0), local,
+                                     *std::move(log), clock, ReplicaConfig{}, sender, [] {});
+  };
+  const PartitionState state{.leader_epoch = LeaderEpoch(1),
+                             .partition_epoch = PartitionEpoch(1),
+                             .leader = BrokerId(1),
+                             .replicas = {BrokerId(1), BrokerId(2)},
+                             .isr = {BrokerId(1), BrokerId(2)}};
+  auto leader = make("/leader", BrokerId(1));
+  auto follower = make("/follower", BrokerId(2));
+  leader->BecomeLeader(state);
+  follower->BecomeFollower(state);
+  ASSERT_TRUE(leader->AppendRecords(MakeBatches(6, 1), false).ok());
+  absl::StatusOr<std::string> bytes = leader->ReadForFollower(Offset(0), 1 << 20);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ASSERT_TRUE(follower->AppendFromLeader(*bytes, Offset(5)).ok());
+  EXPECT_EQ(follower->high_watermark(), Offset(5));
+  ASSERT_TRUE(follower->AppendFromLeader("", Offset(2)).ok());
+  EXPECT_EQ(follower->high_watermark(), Offset(2)) << "kept a HW above the leader's";
+  ASSERT_TRUE(follower->AppendFromLeader("", Offset(9)).ok());
+  EXPECT_EQ(follower->high_watermark(), Offset(6)) << "capped at its log end";
+
+  // As leader, a stale follower-path call cannot lower it.
+  follower->BecomeLeader({.leader_epoch = LeaderEpoch(2),
+                          .partition_epoch = PartitionEpoch(2),
+                          .leader = BrokerId(2),
+                          .replicas = {BrokerId(1), BrokerId(2)},
+                          .isr = {BrokerId(2)}});
+  follower->UpdateHighWatermarkFromLeader(Offset(1));
+  EXPECT_EQ(follower->high_watermark(), Offset(6));
+}
+
 // One leader (broker 1) with partitions t-0 and t-1 on a GatedFileSystem,
 // its ReplicationService on loopback, and a ReplicaFetch stream to it that
 // the test drives as broker 2.

@@ -24,16 +24,30 @@ grpc::Status ReplicationServiceImpl::ReplicaFetch(
     stream->Write(refusal);
     return grpc::Status::OK;
   }
+  const BrokerId follower(first.replica_id());
   {
     absl::MutexLock lock(&mu_);
     if (stopped_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "broker shutting down");
     open_.insert(ctx);
+    ++streams_of_[follower];
   }
   ReplicationSession session(replicas_, *stream, first, observer_);
-  session.Run(first);
+  const std::vector<std::shared_ptr<Replica>> fetched = session.Run(first);
   absl::MutexLock lock(&mu_);
   open_.erase(ctx);
+  // A follower that reconnected has its new stream open while the old one
+  // ends here: only its last stream's end counts as a disconnect. Said
+  // under mu_, so a newer stream's first progress cannot land before it.
+  if (--streams_of_[follower] == 0) {
+    streams_of_.erase(follower);
+    for (const std::shared_ptr<Replica>& r : fetched) r->FollowerDisconnected(follower);
+  }
   return grpc::Status::OK;
+}
+
+size_t ReplicationServiceImpl::open_streams() const {
+  absl::MutexLock lock(&mu_);
+  return open_.size();
 }
 
 void ReplicationServiceImpl::Stop() {

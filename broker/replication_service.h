@@ -23,6 +23,7 @@
 // again, unless the follower replaced or removed one meanwhile.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -50,10 +51,14 @@ class ReplicationServiceImpl final : public v1::ReplicationService::Service {
 
   // Ends every open stream and refuses new ones (broker shutdown).
   void Stop();
+  size_t open_streams() const;
 
  private:
-  absl::Mutex mu_;  // Guards the open streams.
+  mutable absl::Mutex mu_;  // Guards the open streams.
   std::set<grpc::ServerContext*> open_ ABSL_GUARDED_BY(mu_);
+  // Open streams per follower: a follower counts as disconnected from the
+  // replicas it fetched only when its last stream ends.
+  std::map<BrokerId, int> streams_of_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   ReplicaManager& replicas_;
   const std::string cluster_id_;

@@ -48,7 +48,8 @@ ReplicationSession::ReplicationSession(ReplicaManager& replicas, Stream& stream,
 
 ReplicationSession::~ReplicationSession() { replicas_.RemoveListener(listener_id_); }
 
-void ReplicationSession::Run(const v1::ReplicaFetchRequest& first) {
+std::vector<std::shared_ptr<Replica>> ReplicationSession::Run(
+    const v1::ReplicaFetchRequest& first) {
   spdlog::info("replica fetch stream from broker {} (epoch {}) opened", follower_.value(),
                broker_epoch_.value());
   Receive(first);
@@ -63,11 +64,13 @@ void ReplicationSession::Run(const v1::ReplicaFetchRequest& first) {
     seen = seen_;
   }
   sender.join();
+  std::vector<std::shared_ptr<Replica>> fetched;
   for (const Key& key : seen) {
     std::shared_ptr<Replica> r = replicas_.Get(key.first, PartitionId(key.second));
-    if (r) r->FollowerDisconnected(follower_);
+    if (r) fetched.push_back(std::move(r));
   }
   spdlog::info("replica fetch stream from broker {} closed", follower_.value());
+  return fetched;
 }
 
 void ReplicationSession::Receive(const v1::ReplicaFetchRequest& request) {

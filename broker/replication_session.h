@@ -26,8 +26,10 @@ class ReplicationSession {
                      RequestObserver* observer);
   ~ReplicationSession();
 
-  // Runs the session until the stream ends; returns on the handler thread.
-  void Run(const v1::ReplicaFetchRequest& first);
+  // Runs the session until the stream ends; returns on the handler thread
+  // the replicas hosted here that the follower fetched on the stream (the
+  // service tells them when the follower's last stream ends).
+  std::vector<std::shared_ptr<Replica>> Run(const v1::ReplicaFetchRequest& first);
 
  private:
   using Key = std::pair<controller::Uuid, int32_t>;

@@ -494,11 +494,15 @@ class ReplicationSessionTest : public ::testing::Test {
   }
 
   static constexpr controller::Uuid kTopicId{7, 9};
+  static ReplicaManagerOptions Options() {
+    ReplicaManagerOptions options{.local = BrokerId(1), .log_dir = "/logs"};
+    options.replica.replica_lag_time_max = absl::Milliseconds(300);
+    return options;
+  }
+
   GatedFileSystem fs_;
   testing::RecordingSender sender_;
-  ReplicaManager replicas_{fs_, SystemClock::Get(),
-                           ReplicaManagerOptions{.local = BrokerId(1), .log_dir = "/logs"},
-                           sender_};
+  ReplicaManager replicas_{fs_, SystemClock::Get(), Options(), sender_};
   std::vector<std::shared_ptr<Replica>> partitions_;
   ReplicationServiceImpl service_{replicas_, "cluster"};
   int port_ = 0;
@@ -565,6 +569,35 @@ TEST_F(ReplicationSessionTest, ACreditReplacedDuringItsReadIsAnsweredOnlyForTheN
   ASSERT_TRUE(stream_->Read(&response));
   ASSERT_EQ(response.partitions_size(), 1);
   EXPECT_TRUE(response.partitions(0).records().empty());
+}
+
+// Broker 2 reconnects: its new stream reports it caught up, then the old
+// stream ends at the leader. That end must not mark broker 2 disconnected
+// (before, it did, and an idle partition then dropped it from the ISR after
+// replica.lag.time.max.ms although it was fetching).
+TEST_F(ReplicationSessionTest, TheOldStreamOfAReconnectedFollowerDoesNotDisconnectIt) {
+  Replica& p0 = *partitions_[0];
+  ASSERT_TRUE(p0.AppendRecords(MakeBatches(1, 1), false).ok());
+  ASSERT_TRUE(stream_->Write(First(0, 0)));  // The old stream, behind.
+  WaitFor([&] { return service_.open_streams() == 1; }, "the old stream to open");
+
+  grpc::ClientContext new_ctx;
+  auto new_stream = stub_->ReplicaFetch(&new_ctx);
+  ASSERT_TRUE(new_stream->Write(First(0, 1)));  // Caught up: joins the ISR.
+  WaitFor([&] { return sender_.pending() == 1; }, "the leader to propose broker 2 for the ISR");
+  sender_.Accept(BrokerId(1), {BrokerId(1), BrokerId(2)});
+  ASSERT_EQ(p0.isr(), (std::vector<BrokerId>{BrokerId(1), BrokerId(2)}));
+
+  ctx_.TryCancel();
+  WaitFor([&] { return service_.open_streams() == 1; }, "the old stream to end at the leader");
+  // Past replica.lag.time.max.ms with nothing new: broker 2 is still caught
+  // up on its open stream, so no shrink is proposed.
+  absl::SleepFor(absl::Milliseconds(400));
+  p0.MaybeShrinkIsr();
+  EXPECT_EQ(sender_.pending(), 0u) << "broker 2 was proposed out of the ISR";
+
+  new_ctx.TryCancel();
+  new_stream->Finish();
 }
 
 }  // namespace

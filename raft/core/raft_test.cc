@@ -20,6 +20,15 @@ class RaftTest : public ::testing::Test {
   Raft Make(int id, PersistedState state) {
     return Raft(RaftConfig{.id = NodeId(id)}, std::move(state), &random_);
   }
+  // Makes node 1 leader of term 1 (a TimeoutNow from node 2, then node 2's
+  // vote), draining the election's Readies.
+  static void Elect(Raft& r) {
+    r.Step({.type = MessageType::kTimeoutNow, .from = NodeId(2), .to = NodeId(1), .term = Term(0)});
+    Drain(r);
+    r.Step(
+        {.type = MessageType::kVoteResponse, .from = NodeId(2), .to = NodeId(1), .term = Term(1)});
+    Drain(r);
+  }
   static std::vector<Message> Drain(Raft& r) {
     Ready rd = r.GetReady();
     r.Advance(rd);
@@ -126,11 +135,8 @@ TEST_F(RaftTest, ALostAcknowledgementOfTheLastEntryIsAskedForAgain) {
   // The follower stored the entry but its acknowledgement was lost, and
   // nothing new is proposed: the next heartbeat round must still find out.
   Raft r = Make(1, Fresh({1, 2, 3}));
-  r.Step({.type = MessageType::kTimeoutNow, .from = NodeId(2), .to = NodeId(1), .term = Term(0)});
-  Drain(r);
-  r.Step({.type = MessageType::kVoteResponse, .from = NodeId(2), .to = NodeId(1), .term = Term(1)});
+  Elect(r);
   ASSERT_EQ(r.role(), Role::kLeader);
-  Drain(r);
   for (int peer : {2, 3}) {
     r.Step({.type = MessageType::kAppendResponse,
             .from = NodeId(peer),
@@ -196,13 +202,9 @@ TEST_F(RaftTest, AnAsynchronouslyWritingLeaderCountsItsCopyOnlyOncePersisted) {
 TEST_F(RaftTest, APersistenceReportForAReplacedEntryIsIgnored) {
   // A leader deposed while its write was in flight has the entry replaced by
   // the next leader's; the late report must not vouch for the new entry.
-  PersistedState state = Fresh({1, 2, 3});
-  Raft r = Make(1, std::move(state));
-  r.Step({.type = MessageType::kTimeoutNow, .from = NodeId(2), .to = NodeId(1), .term = Term(0)});
-  Drain(r);
-  r.Step({.type = MessageType::kVoteResponse, .from = NodeId(2), .to = NodeId(1), .term = Term(1)});
+  Raft r = Make(1, Fresh({1, 2, 3}));
+  Elect(r);
   ASSERT_EQ(r.role(), Role::kLeader);
-  Drain(r);
   const LogIndex base = r.log().last_index();
   ASSERT_TRUE(r.Propose("x").ok());
   const LogIndex x = r.log().last_index();
@@ -233,11 +235,8 @@ TEST_F(RaftTest, LeaderWithoutQuorumStepsDown) {
   // CheckQuorum: a leader that hears from no majority within an election
   // timeout steps down rather than serve stale reads or accept writes.
   Raft r = Make(1, Fresh({1, 2, 3}));
-  r.Step({.type = MessageType::kTimeoutNow, .from = NodeId(2), .to = NodeId(1), .term = Term(0)});
-  Drain(r);
-  r.Step({.type = MessageType::kVoteResponse, .from = NodeId(2), .to = NodeId(1), .term = Term(1)});
+  Elect(r);
   ASSERT_EQ(r.role(), Role::kLeader);
-  Drain(r);
   for (int i = 0; i < 2 * 10; ++i) {
     r.Tick();
     Drain(r);

@@ -235,11 +235,19 @@ void LeaderFetcher::Handle(const v1::ReplicaFetchPartitionData& data, v1::Replic
     FillCredit(*r, next->add_partitions());
     return;
   }
-  if (!data.records().empty()) {
+  // An answer to a credit we no longer stand by (a duplicate credit sent
+  // while a stream opened): the current credit's answer follows. Records
+  // past our log end are fine when they answer our current credit: the
+  // leader's compaction left a gap there (the follower's log keeps it).
+  if (data.has_fetch_offset()) {
+    if (Offset(data.fetch_offset()) != r->log_end_offset()) {
+      spdlog::warn("{}: answer for offset {} but log end is {}; ignored", name, data.fetch_offset(),
+                   r->log_end_offset().value());
+      return;
+    }
+  } else if (!data.records().empty()) {
     absl::StatusOr<storage::BatchHeader> first = storage::ParseBatchHeader(data.records());
     if (first.ok() && first->base_offset != r->log_end_offset()) {
-      // An answer to a credit we no longer stand by (a stream restart raced
-      // with it); the current credit's answer follows.
       spdlog::warn("{}: answer at {} but log end is {}; ignored", name, first->base_offset.value(),
                    r->log_end_offset().value());
       return;

@@ -11,8 +11,11 @@
 // the leader's log start it restarts its log there, truncateFullyAndStartAt;
 // past the leader's log end it cuts back to it; after an unclean election
 // that goes below its own high watermark, with a warning), and sends the
-// next credit with its new log end and flushed offsets. It never stops
-// fetching a partition on a leader's answer (only on its own disk failure).
+// next credit with its new log end and flushed offsets. An answer names the
+// credit's fetch offset: one for an older, duplicate credit is dropped, and
+// records past the log end (a gap the leader's compaction left) are taken.
+// It never stops fetching a partition on a leader's answer (only on its own
+// disk failure).
 // Follow()/Unfollow() from the image applier add or drop partitions on the
 // open stream.
 //

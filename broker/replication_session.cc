@@ -182,6 +182,7 @@ bool ReplicationSession::Answer(const Credit& credit, std::optional<int64_t> hw_
   const v1::ReplicaFetchPartition& p = credit.request;
   *out->mutable_topic_id() = p.topic_id();
   out->set_partition(p.partition());
+  out->set_fetch_offset(p.fetch_offset());
   out->set_high_watermark(-1);
   out->set_log_start_offset(-1);
   if (credit.replica == nullptr) {

@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "storage/fault_file_system.h"
+#include "storage/record_batch_builder.h"
 
 namespace fjord::broker {
 namespace {
@@ -392,6 +393,59 @@ class GatedFileSystem final : public storage::FileSystem {
   std::string gated_part_ ABSL_GUARDED_BY(mu_);
   int blocked_reads_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// One batch of one record with key `key`.
+std::string KeyedBatch(const std::string& key, const std::string& value) {
+  storage::RecordBatchBuilder b;
+  b.Append(absl::ToUnixMillis(absl::Now()), key, value);
+  absl::StatusOr<std::string> batch = b.Build();
+  EXPECT_TRUE(batch.ok()) << batch.status();
+  return batch.ok() ? *batch : "";
+}
+
+// Broker 2 holds offset 0 and stops; on broker 1 offset 1 (key k1) is
+// overwritten by offset 2 and compacted away. Broker 2's next fetch, at 1,
+// is answered from offset 2, the next batch there is: the follower must
+// take it (its log keeps the gap) and fetch on. Before, it took the answer
+// for a stale one and stopped fetching the partition.
+TEST(ReplicationTest, FollowerFetchesAcrossAGapTheLeadersCompactionLeft) {
+  BrokerServerOptions options;
+  options.replica.replica_lag_time_max = absl::Milliseconds(300);
+  options.isr_check_interval = absl::Milliseconds(20);
+  TestCluster cluster(2, options);
+  cluster.CreateTopic("t", {{1, 2}});
+  auto stub = cluster.Stub(1);
+  ASSERT_EQ(Produce(*stub, "t", KeyedBatch("k0", "a"), -1), v1::NONE);
+  WaitFor([&] { return ReplicaOf(cluster, 2, "t")->log_end_offset() == Offset(1); },
+          "broker 2 to hold offset 0");
+  cluster.StopBroker(2);
+  WaitFor([&] { return Isr(cluster, "t").size() == 1; }, "broker 2 to leave the ISR");
+  ASSERT_EQ(Produce(*stub, "t", KeyedBatch("k1", "old"), 1), v1::NONE);
+  ASSERT_EQ(Produce(*stub, "t", KeyedBatch("k1", "new"), 1), v1::NONE);
+  auto leader = ReplicaOf(cluster, 1, "t");
+  ASSERT_TRUE(leader->log().Roll().ok());
+  ASSERT_EQ(Produce(*stub, "t", KeyedBatch("k2", "c"), -1), v1::NONE);
+  WaitFor([&] { return leader->high_watermark() == leader->log_end_offset(); },
+          "the leader's high watermark to reach its log end");
+  ASSERT_TRUE(leader->log().Compact(storage::CompactionConfig{}).ok());
+  absl::StatusOr<std::string> at_gap = leader->log().Read(Offset(1), 1 << 20);
+  ASSERT_TRUE(at_gap.ok()) << at_gap.status();
+  absl::StatusOr<storage::BatchHeader> next = storage::ParseBatchHeader(*at_gap);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->base_offset, Offset(2)) << "compaction kept offset 1";
+
+  cluster.StartBroker(2);
+  auto follower = ReplicaOf(cluster, 2, "t");
+  WaitFor(
+      [&] {
+        return follower->log_end_offset() == leader->log_end_offset() &&
+               follower->high_watermark() == leader->high_watermark();
+      },
+      "broker 2 to fetch past the compacted gap at offset 1");
+  EXPECT_EQ(ReadAll(*follower, leader->log_end_offset()),
+            ReadAll(*leader, leader->log_end_offset()));
+  WaitFor([&] { return Isr(cluster, "t").size() == 2; }, "broker 2 to rejoin the ISR");
+}
 
 // A follower adopts min(leader HW, its log end) as its high watermark, also
 // when that is lower than its own (a new leader's HW can lag the old one's;

@@ -69,7 +69,13 @@ void Checker::OnRestart(NodeId node) {
   if (it == nodes_.end()) return;
   it->second.leader = false;
   // The restarted core re-derives its commit from disk; compare from there.
+  // The commit index is volatile state (Figure 2): a write that only
+  // advanced it is not synced, and under asynchronous leader writes neither
+  // is the last Ready's, so a restart may find an older one and re-learn the
+  // rest. What must never change, committed entries, is checked across
+  // restarts all the same.
   it->second.checked_commit = LogIndex(0);
+  it->second.commit = LogIndex(0);
 }
 
 absl::Status Checker::OnReadState(NodeId node, const ReadState& rs) {

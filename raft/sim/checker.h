@@ -10,7 +10,8 @@
 //                       prefixes (checked incrementally as entries are persisted)
 //   leader completeness a new leader holds every entry committed so far
 //   commit stability    a committed index never changes entry, and a node's
-//                       commit index never decreases
+//                       commit index never decreases while it runs (it is
+//                       volatile state: a restart may find an older one)
 //   state machine       every node applies the same entries in the same order
 //                       (a rolling hash per index), snapshots included
 //   linearizable reads  a ReadIndex result covers every entry committed

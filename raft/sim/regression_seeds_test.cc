@@ -8,8 +8,11 @@ namespace {
 class RegressionSeedTest : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(RegressionSeedTest, Passes) {
-  // These seeds were found with the kMixed schedule; keep them on it.
-  SimCluster cluster(SimOptions::FromSeed(GetParam(), ScheduleMix::kMixed));
+  // These seeds were found with the kMixed schedule and synchronous writes;
+  // keep them on both, so they replay the schedule that failed.
+  SimOptions options = SimOptions::FromSeed(GetParam(), ScheduleMix::kMixed);
+  options.async_writes = false;
+  SimCluster cluster(options);
   absl::Status status = cluster.Run();
   EXPECT_TRUE(status.ok()) << status.message();
 }

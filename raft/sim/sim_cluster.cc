@@ -49,10 +49,15 @@ std::string EncodeSnapshotData(LogIndex index, uint64_t digest, size_t padding) 
 }
 
 struct SimCluster::Event {
-  enum class Kind : uint8_t { kTick, kDeliver, kChaos };
+  enum class Kind : uint8_t { kTick, kDeliver, kChaos, kPersisted };
   Kind kind;
   NodeId node;
   Message message;
+  // kPersisted: the last entry of the asynchronous write, and the
+  // incarnation of the node that issued it.
+  LogIndex index;
+  Term term;
+  uint64_t incarnation = 0;
 };
 
 namespace {
@@ -91,6 +96,8 @@ SimOptions OptionsFromSeed(uint64_t seed, std::optional<ScheduleMix> forced_mix)
     o.delay_us_max = 1'000 + static_cast<int>(r.Uniform(10'000));
     o.chaos_ticks = 1'200;
   }
+  // Drawn last, so that the draws above keep each seed's shape.
+  o.async_writes = r.OneIn(2);
   return o;
 }
 
@@ -106,6 +113,7 @@ SimCluster::SimCluster(const SimOptions& options)
     : options_(options),
       random_(options.seed),
       write_crash_random_(options.seed ^ 0xc4a5c4a5c4a5c4a5ULL),
+      persist_random_(options.seed ^ 0x9e3779b97f4a7c15ULL),
       network_(NetworkFaults{.drop_per_mille = options.drop_per_mille,
                              .duplicate_per_mille = options.duplicate_per_mille,
                              .delay_us_max = options.delay_us_max}) {
@@ -218,6 +226,19 @@ absl::Status SimCluster::Handle(Event& event) {
       queue_.Schedule(ChaosIntervalUs(), Event{.kind = Event::Kind::kChaos});
       return options_.mix == ScheduleMix::kLeaderChurn ? ChurnAction() : ChaosAction();
     }
+    case Event::Kind::kPersisted: {
+      Node& node = *nodes_.at(event.node);
+      if (!node.raft || node.incarnation != event.incarnation) return absl::OkStatus();
+      if (options_.trace) {
+        std::cerr << queue_.now_us() << " persisted " << node.id << " " << event.index << "/"
+                  << event.term << "\n";
+      }
+      // The writer thread writes in order: everything queued before this
+      // write is durable with it (and the disk may hold more).
+      Sync(node);
+      node.raft->OnPersisted(event.index, event.term);
+      return ProcessReady(node);
+    }
   }
   return absl::OkStatus();
 }
@@ -227,6 +248,10 @@ absl::Status SimCluster::ProcessReady(Node& node) {
     Raft& raft = *node.raft;
     Ready rd = raft.GetReady();
     RETURN_IF_ERROR(checker_.OnPersist(raft, rd.entries));
+    if (options_.async_writes && rd.may_send_before_persist && !rd.snapshot) {
+      RETURN_IF_ERROR(ProcessReadyAsync(node, std::move(rd)));
+      continue;
+    }
     if (rd.snapshot || !rd.entries.empty() || rd.hard_state) {
       node.unsynced.push_back(
           {.snapshot = rd.snapshot, .entries = rd.entries, .hard_state = rd.hard_state});
@@ -251,6 +276,36 @@ absl::Status SimCluster::ProcessReady(Node& node) {
       RETURN_IF_ERROR(checker_.OnReadState(node.id, rs));
     }
     raft.Advance(rd);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SimCluster::ProcessReadyAsync(Node& node, Ready rd) {
+  // As the driver: the appends leave and committed entries are applied at
+  // once (a majority holds them durably, our own copy or not), then the
+  // write is handed to the writer thread. A synchronous Ready later drains
+  // the writer first, which Sync does here.
+  SendAll(node, std::move(rd.messages));
+  RETURN_IF_ERROR(
+      ApplyCommitted(node, rd, false, LogIndex(0), LogIndex(std::numeric_limits<uint64_t>::max())));
+  for (const ReadState& rs : rd.read_states) {
+    RETURN_IF_ERROR(checker_.OnReadState(node.id, rs));
+  }
+  node.raft->AdvanceAsync(rd);
+  if (rd.entries.empty() && !rd.hard_state) return absl::OkStatus();
+  node.unsynced.push_back({.entries = rd.entries, .hard_state = rd.hard_state});
+  if (!rd.entries.empty() && network_.faults_on() && options_.crashes &&
+      write_crash_random_.Uniform(1000) <
+          static_cast<uint64_t>(options_.crash_in_write_per_mille)) {
+    return Crash(node);  // kill -9 with the write still queued.
+  }
+  if (!rd.entries.empty()) {
+    queue_.Schedule(static_cast<int64_t>(persist_random_.Uniform(options_.persist_us_max + 1)),
+                    Event{.kind = Event::Kind::kPersisted,
+                          .node = node.id,
+                          .index = rd.entries.back().index,
+                          .term = rd.entries.back().term,
+                          .incarnation = node.incarnation});
   }
   return absl::OkStatus();
 }
@@ -309,6 +364,7 @@ absl::Status SimCluster::Restart(Node& node) {
   PersistedState state = node.durable;
   if (options_.broken == Broken::kForgetVoteOnRestart) state.hard_state.vote = kNoNode;
   node.random = std::make_unique<SeededRandom>(random_.Next());
+  ++node.incarnation;
   node.raft = std::make_unique<Raft>(node.config, std::move(state), node.random.get());
   checker_.OnRestart(node.id);
   node.applied = node.durable.snapshot.meta.index;

@@ -75,6 +75,13 @@ struct SimOptions {
   // parallel write); with crashes on, the leader then crashes between send
   // and sync this often per thousand such Readies that carry entries.
   int crash_in_write_per_mille = 5;
+  // The driver's asynchronous leader writes (NodeOptions::
+  // async_storage_writes): a leader's Ready with durable term and vote is
+  // sent, applied and advanced at once (AdvanceAsync), and its write becomes
+  // durable up to persist_us_max later, reported by OnPersisted. A crash
+  // before then loses it; a report reaching a restarted node is dropped.
+  bool async_writes = false;
+  int persist_us_max = 3'000;
   bool partitions = true;
   bool membership_changes = true;
   bool pre_vote = true;
@@ -114,6 +121,8 @@ class SimCluster {
   absl::Status RunUntil(int64_t end_us, bool liveness);
   absl::Status Handle(Event& event);
   absl::Status ProcessReady(Node& node);
+  // A leader's Ready under async_writes (the driver's HandleReadyAsync).
+  absl::Status ProcessReadyAsync(Node& node, Ready rd);
   absl::Status Persist(Node& node, const Ready& rd);
   void Sync(Node& node);
   void SendAll(Node& node, std::vector<Message> messages);
@@ -138,6 +147,8 @@ class SimCluster {
   // Draws for crashes inside a leader's parallel write; a stream of its own
   // so that schedules which never draw it stay as they were before it.
   SeededRandom write_crash_random_;
+  // Draws for asynchronous writes' durations, likewise.
+  SeededRandom persist_random_;
   SimNetwork network_;
   Checker checker_;
   SimStats stats_;

@@ -26,6 +26,9 @@ struct SimCluster::Node {
   std::unique_ptr<Raft> raft;  // Null while crashed.
   PersistedState durable;
   std::vector<DiskWrite> unsynced;
+  // Counts restarts, so that an asynchronous write's report of persistence
+  // that outlives a crash is not delivered to the next incarnation.
+  uint64_t incarnation = 0;
   // The state machine: how far it has applied and a digest of what.
   LogIndex applied;
   uint64_t digest = 0;

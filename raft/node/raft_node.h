@@ -92,11 +92,14 @@ struct NodeOptions {
   // completed, first. Off by default (the historical behaviour).
   bool fail_proposals_on_leadership_loss = false;
   // A leader writes its log on a StorageWriter thread and keeps stepping
-  // meanwhile (see the class comment). Off by default: on the shared 2-core
-  // box it did not lower commit latency (docs/benchmarks.md, Raft); kept
-  // for an A/B on a quiet machine. Off: every Ready is persisted on the
+  // meanwhile (see the class comment). On by default: a commit then waits
+  // for the faster two of three fsyncs instead of the leader's own, and
+  // acknowledgements are not held behind it; raft_bench's p99 at 10,000
+  // entries/s was lower in most A/B pairs at the same CPU
+  // (docs/benchmarks.md, Raft), and the seeded simulation drives
+  // this path in half of its seeds. Off: every Ready is persisted on the
   // node thread.
-  bool async_storage_writes = false;
+  bool async_storage_writes = true;
   // Benchmarks only (raft_bench --stages): called on the node thread just
   // before a proposal's successful callback, with when it passed each
   // stage. Unset: no timestamps are taken.

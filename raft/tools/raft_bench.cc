@@ -8,8 +8,9 @@
 //      restart it; p50/p99 over --kills runs.
 //   bazel run --config=opt //raft/tools:raft_bench -- [--entries=50000 --kills=50]
 //     [--window=4096] [--latency-rate=N (default: half the measured rate)]
-//     [--async-writes (NodeOptions::async_storage_writes: the leader's log
-//      writes on their own thread)]
+//     [--async-writes | --sync-writes (NodeOptions::async_storage_writes,
+//      on by default: the leader's log writes on their own thread, or on the
+//      node thread)]
 //     [--stages (per-stage latency of the latency phase, from
 //      NodeOptions::on_proposal_stages)]
 //     [--latency-seconds=5 (length of the latency phase)]
@@ -408,7 +409,7 @@ int Main(int argc, char** argv) {
   int kills = 50;
   int window = 4096;
   double latency_rate = 0;  // Entries/s for the latency phase; 0 = half the measured rate.
-  bool async_writes = false;
+  bool async_writes = NodeOptions{}.async_storage_writes;
   bool stages = false;
   bool timeline = false;
   double latency_seconds = 5;
@@ -420,6 +421,7 @@ int Main(int argc, char** argv) {
     if (a.rfind("--window=", 0) == 0) (void)absl::SimpleAtoi(a.substr(9), &window);
     if (a.rfind("--latency-rate=", 0) == 0) (void)absl::SimpleAtod(a.substr(15), &latency_rate);
     if (a == "--async-writes") async_writes = true;
+    if (a == "--sync-writes") async_writes = false;
     if (a == "--stages") stages = true;
     if (a == "--timeline") timeline = true;
     if (a.rfind("--pace-ms=", 0) == 0) (void)absl::SimpleAtod(a.substr(10), &pace_ms);

@@ -138,7 +138,9 @@ class Raft {
   // The state machine has applied through `index` and captured `data`: keep
   // it as the snapshot to send to laggards and drop the log up to `index`.
   // The caller persists the returned snapshot before discarding its log.
-  absl::StatusOr<SnapshotMeta> CompactLog(LogIndex index, std::string data);
+  // With `removed`, the dropped entries are moved there (see RaftLog::CompactTo).
+  absl::StatusOr<SnapshotMeta> CompactLog(LogIndex index, std::string data,
+                                          std::vector<Entry>* removed = nullptr);
 
   // --- Output ---
   bool HasReady() const;

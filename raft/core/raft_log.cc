@@ -123,11 +123,16 @@ void RaftLog::Restore(const SnapshotMeta& snapshot) {
   committed_ = applied_ = stable_ = persisted_ = snapshot.index;
 }
 
-void RaftLog::CompactTo(const SnapshotMeta& snapshot) {
+void RaftLog::CompactTo(const SnapshotMeta& snapshot, std::vector<Entry>* removed) {
   FJORD_CHECK(snapshot.index <= applied_) << "compact " << snapshot.index << " > applied";
   if (snapshot.index <= snapshot_.index) return;
   FJORD_CHECK(MatchTerm(snapshot.index, snapshot.term));
-  entries_.erase(entries_.begin(), entries_.begin() + (snapshot.index + 1 - first_index()));
+  const auto end = entries_.begin() + (snapshot.index + 1 - first_index());
+  if (removed != nullptr) {
+    removed->insert(removed->end(), std::make_move_iterator(entries_.begin()),
+                    std::make_move_iterator(end));
+  }
+  entries_.erase(entries_.begin(), end);
   snapshot_ = snapshot;
 }
 

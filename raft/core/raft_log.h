@@ -69,8 +69,10 @@ class RaftLog {
 
   // Drops everything; the log restarts after `snapshot` (installed from a leader).
   void Restore(const SnapshotMeta& snapshot);
-  // Discards entries up to snapshot.index (<= applied), which become the base.
-  void CompactTo(const SnapshotMeta& snapshot);
+  // Discards entries up to snapshot.index (<= applied), which become the
+  // base. With `removed`, they are moved there instead of destroyed, so the
+  // caller can free them off its hot path.
+  void CompactTo(const SnapshotMeta& snapshot, std::vector<Entry>* removed = nullptr);
 
  private:
   SnapshotMeta snapshot_;

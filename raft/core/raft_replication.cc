@@ -344,12 +344,13 @@ absl::Status Raft::ReadIndex(uint64_t request_id) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SnapshotMeta> Raft::CompactLog(LogIndex index, std::string data) {
+absl::StatusOr<SnapshotMeta> Raft::CompactLog(LogIndex index, std::string data,
+                                              std::vector<Entry>* removed) {
   FJORD_CHECK(!ready_outstanding_) << "Advance the previous Ready first";
   if (index <= log_.snapshot().index) return absl::FailedPreconditionError("already compacted");
   if (index > log_.applied()) return absl::InvalidArgumentError("index not applied yet");
   SnapshotMeta meta{index, *log_.TermAt(index), MembershipAt(index)};
-  log_.CompactTo(meta);
+  log_.CompactTo(meta, removed);
   snapshot_ = Snapshot{meta, std::move(data)};
   std::erase_if(config_log_, [&](const auto& c) { return c.first <= index; });
   return meta;

@@ -28,6 +28,17 @@ void StorageWriter::Enqueue(std::optional<HardState> hard_state, std::vector<Ent
   queue_.push_back(std::move(write));
 }
 
+void StorageWriter::EnqueueSnapshot(Snapshot snapshot, std::vector<Entry> garbage) {
+  Write write;
+  write.snapshot = std::move(snapshot);
+  write.garbage = std::move(garbage);
+  absl::MutexLock lock(&mu_);
+  auto room = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.size() < kQueuedWritesMax; };
+  mu_.Await(absl::Condition(&room));
+  queue_.push_back(std::move(write));
+}
+
 void StorageWriter::Drain() {
   absl::MutexLock lock(&mu_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.empty() && !busy_; };
@@ -55,8 +66,9 @@ void StorageWriter::Run() {
       queue_.pop_front();
       persisted.push_back(std::move(write.persisted));
       std::vector<Entry>& entries = write.ready.entries;
-      while (!queue_.empty()) {
+      while (!write.snapshot && !queue_.empty()) {
         Write& next = queue_.front();
+        if (next.snapshot) break;  // Written on its own, in order.
         const std::vector<Entry>& more = next.ready.entries;
         if (!entries.empty() && !more.empty() && more.front().index != entries.back().index + 1) {
           break;
@@ -69,9 +81,17 @@ void StorageWriter::Run() {
       }
       busy_ = true;
     }
-    absl::Status s = storage_->SaveReady(write.ready);
-    FJORD_CHECK(s.ok()) << "raft node " << id_ << " cannot persist: " << s;
-    for (auto& done : persisted) done();
+    if (write.snapshot) {
+      absl::Status s = storage_->SaveSnapshot(*write.snapshot);
+      FJORD_CHECK(s.ok()) << "raft node " << id_ << " cannot save snapshot: " << s;
+      write.garbage = {};  // Frees the compacted entries here, off the node thread.
+    } else {
+      absl::Status s = storage_->SaveReady(write.ready);
+      FJORD_CHECK(s.ok()) << "raft node " << id_ << " cannot persist: " << s;
+    }
+    for (auto& done : persisted) {
+      if (done) done();
+    }
     absl::MutexLock lock(&mu_);
     busy_ = false;
   }

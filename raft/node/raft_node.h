@@ -93,12 +93,13 @@ struct NodeOptions {
   bool fail_proposals_on_leadership_loss = false;
   // A leader writes its log on a StorageWriter thread and keeps stepping
   // meanwhile (see the class comment). On by default: a commit then waits
-  // for the faster two of three fsyncs instead of the leader's own, and
-  // acknowledgements are not held behind it; raft_bench's p99 at 10,000
-  // entries/s was lower in most A/B pairs at the same CPU
-  // (docs/benchmarks.md, Raft), and the seeded simulation drives
-  // this path in half of its seeds. Off: every Ready is persisted on the
-  // node thread.
+  // for the faster two of three fsyncs instead of always for the leader's,
+  // and acknowledgements are not held behind it. In raft_bench at 10,000
+  // entries/s it had the lower p99 in most A/B pairs while memtable flushes
+  // still stalled fsyncs, and is within noise of the synchronous path since
+  // (p50 about 0.1 ms lower, same CPU; docs/benchmarks.md, Raft). The seeded
+  // simulation drives this path in half of its seeds. Off: every Ready is
+  // persisted on the node thread.
   bool async_storage_writes = true;
   // Benchmarks only (raft_bench --stages): called on the node thread just
   // before a proposal's successful callback, with when it passed each

@@ -116,6 +116,10 @@ absl::StatusOr<std::vector<std::string>> ReplicaManager::DeleteStrayDirectories(
     bool stray = false;
     if (absl::EndsWith(name, kDeletingSuffix)) {
       stray = IsPartitionDirName(name.substr(0, name.size() - kDeletingSuffix.size()));
+    } else if (absl::EndsWith(name, storage::kDeletedSuffix)) {
+      // A partition directory RemoveAll renamed aside, its background
+      // deletion cut short by a restart (or still under way: queued once).
+      stray = fs_.List(path).ok();
     } else if (IsPartitionDirName(name) && keep.count(name) == 0 && hosted.count(name) == 0) {
       absl::StatusOr<std::vector<std::string>> files = fs_.List(path);  // Fails on a file.
       stray = files.ok() && std::any_of(files->begin(), files->end(), IsLogFileName);

@@ -34,4 +34,10 @@ absl::Status FileSystem::RemoveAll(const std::string& dir) {
   return absl::OkStatus();
 }
 
+absl::Status DeleteFileInBackground(FileSystem& fs, const std::string& path) {
+  const std::string doomed = absl::StrCat(path, kDeletedSuffix);
+  RETURN_IF_ERROR(fs.Rename(path, doomed));
+  return fs.UnlinkInBackground(doomed);
+}
+
 }  // namespace fjord::storage

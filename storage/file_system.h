@@ -58,11 +58,30 @@ class FileSystem {
   virtual absl::Status CreateDir(const std::string& dir) = 0;
   // Deletes `dir` and the files in it (a partition directory holds no
   // subdirectories); a missing `dir` is OK. This default unlinks each listed
-  // file; PosixFileSystem first renames the directory aside
-  // (<dir>.deleting), so a crash mid-way never leaves a half-deleted log
-  // under the partition's own name, then removes it and the directory.
+  // file. PosixFileSystem renames the directory aside (<dir>.deleted, or
+  // <dir>.<n>.deleted while an earlier one is still being deleted; a crash
+  // never leaves a half-deleted log under the partition's own name), syncs
+  // its parent and returns: its background FileDeleter removes the files
+  // gradually, then the directory.
   virtual absl::Status RemoveAll(const std::string& dir);
+  // Deletes `path`, a file no one reads or writes any more, possibly after
+  // returning (callers rename it first: DeleteFileInBackground). This
+  // default unlinks it now; PosixFileSystem hands it to a FileDeleter
+  // (file_deleter.h) that truncates it in steps before unlinking it.
+  virtual absl::Status UnlinkInBackground(const std::string& path) { return Unlink(path); }
 };
+
+// Kafka's suffix for a segment file (or, here, a partition directory) being
+// deleted. Whatever carries it is garbage: PartitionLog's recovery and the
+// broker's startup sweep delete it.
+inline constexpr char kDeletedSuffix[] = ".deleted";
+
+// Deletes the file `path` without waiting for the disk: renames it to
+// path + kDeletedSuffix (a crash leaves a name recovery removes, never a
+// half-deleted file under its live name) and passes that to
+// UnlinkInBackground. The rename is durable once the caller syncs the
+// directory (the background deleter also syncs it before truncating).
+absl::Status DeleteFileInBackground(FileSystem& fs, const std::string& path);
 
 // Reads a whole file.
 absl::StatusOr<std::string> ReadWholeFile(FileSystem& fs, const std::string& path);

@@ -57,7 +57,9 @@ absl::Status PartitionLog::Recover() {
   std::vector<Offset> bases;
   for (const std::string& name : names) {
     const std::string path = absl::StrCat(dir_, "/", name);
-    if (absl::EndsWith(name, ".tmp")) {
+    if (absl::EndsWith(name, kDeletedSuffix)) {
+      RETURN_IF_ERROR(fs_.UnlinkInBackground(path));  // A deletion a crash cut short.
+    } else if (absl::EndsWith(name, ".tmp")) {
       RETURN_IF_ERROR(fs_.Unlink(path));  // A checkpoint write cut short.
     } else if (std::optional<Offset> base = ParseSegmentName(name)) {
       bases.push_back(*base);

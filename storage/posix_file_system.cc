@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -161,17 +162,41 @@ absl::Status PosixFileSystem::CreateDir(const std::string& dir) {
 absl::Status PosixFileSystem::RemoveAll(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) return absl::OkStatus();
-  const std::string aside = dir + ".deleting";
-  std::filesystem::remove_all(aside, ec);  // Left by an earlier crash.
-  if (ec) return absl::InternalError(absl::StrCat("remove ", aside, ": ", ec.message()));
-  if (::rename(dir.c_str(), aside.c_str()) != 0) {
-    return ErrnoStatus(errno, absl::StrCat("rename ", dir));
+  std::string doomed = dir;
+  if (!absl::EndsWith(dir, kDeletedSuffix)) {
+    // An earlier deletion of a directory of the same name may still run.
+    doomed = absl::StrCat(dir, kDeletedSuffix);
+    for (int n = 1; std::filesystem::exists(doomed, ec); ++n) {
+      doomed = absl::StrCat(dir, ".", n, kDeletedSuffix);
+    }
+    if (::rename(dir.c_str(), doomed.c_str()) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("rename ", dir, " to ", doomed));
+    }
+    const std::string parent = std::filesystem::path(dir).parent_path().string();
+    RETURN_IF_ERROR(SyncDir(parent.empty() ? "." : parent));
   }
-  const std::string parent = std::filesystem::path(dir).parent_path().string();
-  RETURN_IF_ERROR(SyncDir(parent.empty() ? "." : parent));
-  std::filesystem::remove_all(aside, ec);
-  if (ec) return absl::InternalError(absl::StrCat("remove ", aside, ": ", ec.message()));
+  ASSIGN_OR_RETURN(const std::vector<std::string> names, List(doomed));
+  for (const std::string& name : names) {
+    const std::string path = absl::StrCat(doomed, "/", name);
+    if (std::filesystem::is_directory(path, ec)) {
+      std::filesystem::remove_all(path, ec);  // Not a partition's; none expected.
+      if (ec) return absl::InternalError(absl::StrCat("remove ", path, ": ", ec.message()));
+    } else {
+      deleter().DeleteFile(path);
+    }
+  }
+  deleter().RemoveDir(doomed);
   return absl::OkStatus();
+}
+
+absl::Status PosixFileSystem::UnlinkInBackground(const std::string& path) {
+  deleter().DeleteFile(path);
+  return absl::OkStatus();
+}
+
+FileDeleter& PosixFileSystem::deleter() {
+  absl::call_once(deleter_once_, [this] { deleter_ = std::make_unique<FileDeleter>(); });
+  return *deleter_;
 }
 
 }  // namespace fjord::storage

@@ -311,9 +311,12 @@ absl::Status Segment::Close() {
 }
 
 absl::Status Segment::Delete() {
-  RETURN_IF_ERROR(fs_.Unlink(log_path_));
-  return index_.Unlink(fs_, PathOf(dir_, base_, ".index", suffix_),
-                       PathOf(dir_, base_, ".timeindex", suffix_));
+  // Log first: a crash in between leaves orphan indexes, which recovery
+  // deletes. Nothing reads this segment once its owner drops it (reads run
+  // under the partition log's lock), so the deleter may truncate it.
+  RETURN_IF_ERROR(DeleteFileInBackground(fs_, log_path_));
+  RETURN_IF_ERROR(DeleteFileInBackground(fs_, PathOf(dir_, base_, ".index", suffix_)));
+  return DeleteFileInBackground(fs_, PathOf(dir_, base_, ".timeindex", suffix_));
 }
 
 }  // namespace fjord::storage

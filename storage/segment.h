@@ -99,7 +99,9 @@ class Segment {
   absl::Status SyncIndexes() { return index_.Sync(); }
   // Drops the in-memory index copies of a segment no longer appended to.
   void ReleaseIndex() { index_.Release(); }
-  // Unlinks the three files.
+  // Renames the three files to <name>.deleted and hands them to the file
+  // system's background deletion (DeleteFileInBackground); call only once
+  // no reader can reach this segment any more.
   absl::Status Delete();
 
   Offset base_offset() const { return base_; }

@@ -121,12 +121,6 @@ absl::Status SegmentIndex::Sync() {
   return time_file_->Sync();
 }
 
-absl::Status SegmentIndex::Unlink(FileSystem& fs, const std::string& offset_path,
-                                  const std::string& time_path) {
-  RETURN_IF_ERROR(fs.Unlink(offset_path));
-  return fs.Unlink(time_path);
-}
-
 void SegmentIndex::Release() {
   // Swap with empties: assigning {} would keep the capacity.
   std::vector<OffsetIndexEntry>().swap(offsets_);

@@ -71,7 +71,6 @@ class SegmentIndex {
   // Empties both indexes and their files (before a rebuild).
   absl::Status Reset();
   absl::Status Sync();
-  absl::Status Unlink(FileSystem& fs, const std::string& offset_path, const std::string& time_path);
 
   // Drops the in-memory entries; lookups read the files from now on.
   void Release();

@@ -633,7 +633,11 @@ TEST_F(ReplicationSessionTest, TheOldStreamOfAReconnectedFollowerDoesNotDisconne
   Replica& p0 = *partitions_[0];
   ASSERT_TRUE(p0.AppendRecords(MakeBatches(1, 1), false).ok());
   ASSERT_TRUE(stream_->Write(First(0, 0)));  // The old stream, behind.
-  WaitFor([&] { return service_.open_streams() == 1; }, "the old stream to open");
+  // Its answer (the batch at 0) means the leader has taken its credit, so
+  // that credit cannot land after the new stream's and set broker 2 back.
+  v1::ReplicaFetchResponse old_answer;
+  ASSERT_TRUE(stream_->Read(&old_answer));
+  ASSERT_EQ(service_.open_streams(), 1);
 
   grpc::ClientContext new_ctx;
   auto new_stream = stub_->ReplicaFetch(&new_ctx);

@@ -76,7 +76,8 @@ struct Report {
   int64_t last_offset;
 };
 
-// A Report with this index says the log was truncated to base_offset.
+// A Report with this index says the log is about to be truncated to
+// base_offset (sent before the truncation).
 constexpr int64_t kTruncated = -1;
 
 // Batch number `index` of a run, before the log stamps offset and epoch:
@@ -126,10 +127,12 @@ bool WriteAll(int fd, const void* data, size_t n) {
       if (rng.OneIn(25)) {
         const Offset end = log.log_end_offset();
         const Offset to = std::max(log.log_start_offset(), end - rng.Uniform(100));
-        absl::StatusOr<Offset> new_end = log.TruncateTo(to);
-        if (!new_end.ok()) _exit(2);
-        const Report report{kTruncated, new_end->value(), 0};
+        // Announced before it happens: a kill between the truncation and
+        // a report after it would leave the parent expecting batches the
+        // child had itself removed.
+        const Report report{kTruncated, to.value(), 0};
         if (!WriteAll(report_fd, &report, sizeof(report))) _exit(2);
+        if (!log.TruncateTo(to).ok()) _exit(2);
       }
       RewriteBaseOffset(batch.data(), log.log_end_offset(), kEpoch);
       r = log.AppendAsFollower(batch);
@@ -208,10 +211,16 @@ TEST_P(Kill9RecoveryTest, EveryBatchWrittenAndReadBeforeSigkillSurvivesReopen) {
           << "the child stopped by itself (status " << status << ") after " << reports.size()
           << " batches";
       for (const Report& r : reports) {
-        if (r.index == kTruncated) {  // Gone from the log: no longer expected.
+        if (r.index == kTruncated) {
+          // Announced truncation to base_offset (it may not have happened if
+          // the kill came first): a batch reaching it or beyond is no longer
+          // expected (the log keeps whole batches, so one that straddles the
+          // point goes too); the rest must all be there.
           ++truncations;
-          reported.erase(reported.lower_bound(r.base_offset), reported.end());
-          reported_end = std::min(reported_end, Offset(r.base_offset));
+          std::erase_if(reported,
+                        [&](const auto& kv) { return kv.second.last_offset >= r.base_offset; });
+          reported_end =
+              reported.empty() ? Offset(0) : Offset(reported.rbegin()->second.last_offset + 1);
           continue;
         }
         reported[r.base_offset] = r;

@@ -9,8 +9,8 @@
 //   bazel run --config=opt //raft/tools:raft_bench -- [--entries=50000 --kills=50]
 //     [--window=4096] [--latency-rate=N (default: half the measured rate)]
 //     [--async-writes | --sync-writes (NodeOptions::async_storage_writes,
-//      on by default: the leader's log writes on their own thread, or on the
-//      node thread)]
+//      off by default: the leader's log writes on their own thread, or on
+//      the node thread)]
 //     [--stages (per-stage latency of the latency phase, from
 //      NodeOptions::on_proposal_stages)]
 //     [--latency-seconds=5 (length of the latency phase)]

@@ -116,6 +116,25 @@ class QuorumControllerTest : public ::testing::Test {
     return kNoNode;
   }
 
+  // An active controller that every live controller knows as the leader:
+  // right after an election a standby may not have heard from the new
+  // leader yet (it then answers NOT_CONTROLLER without a leader hint).
+  NodeId WaitForSettledActive() {
+    const absl::Time deadline = absl::Now() + kWaitMax;
+    while (absl::Now() < deadline) {
+      const NodeId active = WaitForActive();
+      if (active == kNoNode) return kNoNode;
+      bool settled = true;
+      for (auto& [id, c] : controllers_) {
+        if (c && c->status().leader != active) settled = false;
+      }
+      if (settled) return active;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    ADD_FAILURE() << "no leader known to every controller within " << kWaitMax;
+    return kNoNode;
+  }
+
   // Waits until `pred(image)` holds on every live controller.
   template <typename P>
   bool WaitForAll(P pred) {
@@ -178,14 +197,17 @@ class QuorumControllerTest : public ::testing::Test {
 };
 
 TEST_F(QuorumControllerTest, StandbysAnswerNotControllerWithTheActiveOne) {
-  const NodeId active = WaitForActive();
+  const NodeId active = WaitForSettledActive();
   ASSERT_NE(active, kNoNode);
   const NodeId standby(active.value() % 3 + 1);
   auto resp = CreateTopic(standby, "t");
   EXPECT_EQ(resp.error_code(), v1::NOT_CONTROLLER);
   EXPECT_EQ(resp.active_controller().controller_id(), active.value());
   for (int b = 0; b < 3; ++b) Heartbeat(active, b, Register(active, b));
-  EXPECT_EQ(CreateTopic(active, "t").topics(0).error_code(), v1::NONE);
+  const v1::CreateTopicsResponse created = CreateTopic(active, "t");
+  ASSERT_EQ(created.error_code(), v1::NONE) << created.error_message();
+  ASSERT_EQ(created.topics_size(), 1);
+  EXPECT_EQ(created.topics(0).error_code(), v1::NONE) << created.topics(0).error_message();
   // The response came after commit: the active image already has the topic.
   EXPECT_NE(C(active).image()->topic_by_name("t"), nullptr);
   // Reads are served by any controller from its committed image.

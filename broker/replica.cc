@@ -469,12 +469,7 @@ absl::StatusOr<std::string> Replica::ReadForFollower(Offset offset, size_t max_b
 absl::StatusOr<Offset> Replica::AppendFromLeader(std::string_view batches, Offset leader_hw) {
   {
     absl::ReaderMutexLock role_lock(&role_mu_);
-    {
-      absl::MutexLock lock(&mu_);
-      if (role_ != Role::kFollower) {
-        return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
-      }
-    }
+    if (role() != Role::kFollower) return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
     if (!batches.empty()) {
       absl::StatusOr<storage::AppendResult> r = log_->AppendAsFollower(batches);
       if (!r.ok()) return r.status();
@@ -523,12 +518,7 @@ absl::StatusOr<Offset> Replica::TruncateTo(Offset offset) {
 absl::StatusOr<Offset> Replica::TruncateFullyAndStartAt(Offset leader_log_start) {
   {
     absl::WriterMutexLock role_lock(&role_mu_);
-    {
-      absl::MutexLock lock(&mu_);
-      if (role_ != Role::kFollower) {
-        return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
-      }
-    }
+    if (role() != Role::kFollower) return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
     const Offset end = log_->log_end_offset();
     if (end >= leader_log_start) return end;
     // Everything we hold lies below the leader's log start, so below its
@@ -544,12 +534,7 @@ absl::StatusOr<Offset> Replica::TruncateFullyAndStartAt(Offset leader_log_start)
 absl::StatusOr<Offset> Replica::TruncateUnclean(Offset offset) {
   {
     absl::WriterMutexLock role_lock(&role_mu_);
-    {
-      absl::MutexLock lock(&mu_);
-      if (role_ != Role::kFollower) {
-        return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
-      }
-    }
+    if (role() != Role::kFollower) return KafkaError(v1::NOT_LEADER_OR_FOLLOWER, "not a follower");
     const Offset end = log_->log_end_offset();
     if (offset >= end) return end;
     const Offset hw = log_->high_watermark();

@@ -54,10 +54,10 @@ v1::ErrorCode Produce(v1::BrokerService::Stub& stub, const std::string& topic, s
   return r.error_code();
 }
 
-// Every stored byte of `r`'s log from its start to `end`.
-std::string ReadAll(const Replica& r, Offset end) {
+// Every stored byte of `r`'s log from `from` to `end`.
+std::string ReadRange(const Replica& r, Offset from, Offset end) {
   std::string out;
-  Offset next = r.log().log_start_offset();
+  Offset next = from;
   while (next < end) {
     absl::StatusOr<std::string> bytes = r.log().Read(next, 1 << 20, end);
     EXPECT_TRUE(bytes.ok()) << bytes.status();
@@ -67,6 +67,11 @@ std::string ReadAll(const Replica& r, Offset end) {
     out += *bytes;
   }
   return out;
+}
+
+// Every stored byte of `r`'s log from its start to `end`.
+std::string ReadAll(const Replica& r, Offset end) {
+  return ReadRange(r, r.log().log_start_offset(), end);
 }
 
 std::shared_ptr<Replica> ReplicaOf(TestCluster& c, int32_t broker, const std::string& topic) {
@@ -224,21 +229,6 @@ TEST(ReplicationTest, FollowerBelowTheLeadersLogStartRestartsAtItAfterOffsetOutO
 
 TEST(ReplicationTest, FollowerBelowTheLeadersLogStartRestartsAtItAfterADivergence) {
   FollowerBelowTheLeadersLogStartRestartsThere(/*new_leader_epoch=*/true);
-}
-
-// Every stored byte of `r`'s log from `from` to `end`.
-std::string ReadRange(const Replica& r, Offset from, Offset end) {
-  std::string out;
-  Offset next = from;
-  while (next < end) {
-    absl::StatusOr<std::string> bytes = r.log().Read(next, 1 << 20, end);
-    EXPECT_TRUE(bytes.ok()) << bytes.status();
-    if (!bytes.ok() || bytes->empty()) break;
-    storage::BatchIterator it(*bytes);
-    while (it.Next()) next = it.header().next_offset();
-    out += *bytes;
-  }
-  return out;
 }
 
 // Broker 1 leads alone (broker 2 stopped) and commits offsets 3-7, so its

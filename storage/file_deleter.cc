@@ -25,28 +25,22 @@ FileDeleter::~FileDeleter() {
   thread_.join();
 }
 
-void FileDeleter::DeleteFile(std::string path) {
-  if (::getpid() != pid_) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      spdlog::warn("deleting {}: unlink: {}", path, std::strerror(errno));
-    }
-    return;
-  }
-  absl::MutexLock lock(&mu_);
-  if (!queued_.insert(path).second) return;
-  queue_.push_back({std::move(path), false});
-}
+void FileDeleter::DeleteFile(std::string path) { Enqueue({std::move(path), false}); }
 
-void FileDeleter::RemoveDir(std::string dir) {
+void FileDeleter::RemoveDir(std::string dir) { Enqueue({std::move(dir), true}); }
+
+void FileDeleter::Enqueue(Job job) {
   if (::getpid() != pid_) {
-    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
-      spdlog::warn("removing directory {}: {}", dir, std::strerror(errno));
+    // A forked child has no deleter thread: remove at once.
+    const int rc = job.is_dir ? ::rmdir(job.path.c_str()) : ::unlink(job.path.c_str());
+    if (rc != 0 && errno != ENOENT) {
+      spdlog::warn("deleting {}: {}", job.path, std::strerror(errno));
     }
     return;
   }
   absl::MutexLock lock(&mu_);
-  if (!queued_.insert(dir).second) return;
-  queue_.push_back({std::move(dir), true});
+  if (!queued_.insert(job.path).second) return;
+  queue_.push_back(std::move(job));
 }
 
 void FileDeleter::WaitIdle() {

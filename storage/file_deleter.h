@@ -67,6 +67,7 @@ class FileDeleter {
     std::string path;
     bool is_dir = false;
   };
+  void Enqueue(Job job);
   void Run();
   void DeleteGradually(const std::string& path);
 
